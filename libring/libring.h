@@ -1,0 +1,112 @@
+/*
+ * libring.h — the public API of libring, ringcap's small C capture library.
+ *
+ * One API, two backends: the ringcap kernel module (socket family PF_RING,
+ * see kernel/include/uapi/ringcap.h) when it is loaded, else AF_PACKET
+ * TPACKET_V3. The library opens, maps, waits and counts; it never touches
+ * packets. Readers (TypeScript through FFI, or C) walk the mapped ring
+ * themselves using the layout that lr_layout_get() describes.
+ *
+ * Conventions (liburing/af_packet habits):
+ *   - every call returns >= 0 on success or -errno on failure;
+ *   - a capture is an int handle (>= 0), not a pointer, so FFI callers get
+ *     success and error in one integer;
+ *   - only lr_* symbols are exported (libring.map).
+ *
+ * Counters (same names in the module ABI, TS, JSON and /proc):
+ *   packets  inserted into the ring
+ *   dropped  not inserted because the ring was full
+ *   filtered rejected by the filter or by sampling (where the kernel says so)
+ *   seen     offered to the capture point (module only; else packets+dropped)
+ *   bytes    sum of wire lengths of inserted packets (module only; readers
+ *            on AF_PACKET count it themselves)
+ */
+#ifndef LIBRING_H
+#define LIBRING_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define LR_API_VERSION 1
+
+/* How lr_wait() waits when nothing is ready (the paper's three modes). */
+enum lr_wait_mode {
+	LR_WAIT_POLL = 0,     /* sleep in poll() */
+	LR_WAIT_BUSY = 1,     /* spin on the status word until timeout */
+	LR_WAIT_ADAPTIVE = 2, /* spin briefly, then short growing sleeps, then poll() */
+};
+
+enum lr_backend {
+	LR_BACKEND_AUTO = 0,   /* module if socket(PF_RING) works, else AF_PACKET;
+				  the environment RINGCAP_BACKEND=ring|packet forces */
+	LR_BACKEND_RING = 1,   /* the ringcap kernel module */
+	LR_BACKEND_PACKET = 2, /* AF_PACKET TPACKET_V3 */
+};
+
+/* lr_open() flags */
+#define LR_F_NO_PROMISC  0x1u /* do not put the interface in promiscuous mode */
+#define LR_F_STEAL       0x2u /* module only: captured packets do not reach the stack */
+#define LR_F_RX_ONLY     0x4u /* only packets received by the interface */
+#define LR_F_TX_ONLY     0x8u /* only packets sent by the interface */
+
+/* Options for lr_open(). Zero means "default" for every field. Fixed-width
+ * fields only, so FFI callers can fill it as bytes. */
+struct lr_opts {
+	uint64_t ring_bytes;  /* ring memory; default 64 MiB */
+	uint32_t snaplen;     /* bytes kept per packet; default 65535, max 262144 */
+	uint32_t block_bytes; /* TPACKET_V3 block size; default chosen from ring_bytes */
+	uint32_t timeout_ms;  /* TPACKET_V3 block retire timeout; default 10 */
+	uint32_t sampling;    /* keep 1 packet in N (in the kernel); 0/1 = all */
+	uint32_t flags;       /* LR_F_* */
+	uint32_t wait_mode;   /* enum lr_wait_mode */
+	uint32_t backend;     /* enum lr_backend */
+	uint32_t reserved;
+	const char *filter;   /* tcpdump filter expression, NULL/"" = none */
+};
+
+/* Open a capture on interface dev. Returns a handle >= 0 or -errno:
+ * -ENODEV no such interface, -EPERM no CAP_NET_RAW, -EINVAL bad option,
+ * -ENOMEM ring too large, -EPROTONOSUPPORT forced backend missing,
+ * -EBADMSG the filter did not compile (lr_error() has libpcap's message). */
+int lr_open(const char *dev, const struct lr_opts *opts);
+
+/* Layout: a self-describing list of (key, value) pairs the reader needs
+ * (base address, sizes, geometry, field offsets from offsetof). Keys are
+ * stable names; lr_layout_key(i) returns NULL past the last one. */
+const char *lr_layout_key(int i);
+/* Fill out[0..n) with the values for keys 0..n-1. Returns the key count. */
+int lr_layout_get(int h, uint64_t *out, int n);
+
+/* Wait until the slot/block the reader is at (cursor: block index for
+ * TPACKET_V3, slot index for the module) is ready, or timeout_ms passes.
+ * Returns 1 ready, 0 timeout, -ENODEV if the interface went away,
+ * -errno otherwise. Honours the handle's wait mode. */
+int lr_wait(int h, uint32_t cursor, int timeout_ms);
+
+/* Counters, cumulative since open: out[0..4] = packets, dropped, filtered,
+ * seen, bytes. Returns 0 or -errno. */
+int lr_stats(int h, uint64_t *out);
+
+/* Which backend the handle uses (enum lr_backend). */
+int lr_backend(int h);
+
+/* The file descriptor (for callers that poll themselves). */
+int lr_fd(int h);
+
+/* Close and unmap. Any view over the ring is invalid afterwards. */
+int lr_close(int h);
+
+/* Message for a -errno from this library, with what to do. */
+const char *lr_strerror(int err);
+
+/* Detail of the last error in this thread (e.g. libpcap's filter message),
+ * or "" if none. */
+const char *lr_error(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* LIBRING_H */
