@@ -1,0 +1,83 @@
+/*
+ * filter.c — the classic BPF program libring attaches in the kernel.
+ *
+ * It does three jobs in one program, in this order:
+ *   1. the user's tcpdump expression, compiled by libpcap's pcap_compile
+ *      (no hand-written compiler) for Ethernet at the snap length;
+ *   2. 1-in-N sampling with the kernel's random ancillary load
+ *      (SKF_AD_RANDOM), applied to what the filter accepted;
+ *   3. the accept return value is the snap length, which is how AF_PACKET
+ *      cuts packets (the program's return value is the bytes kept).
+ * The module backend attaches the same program with SO_ATTACH_FILTER.
+ */
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static struct sock_filter stmt(uint16_t code, uint32_t k)
+{
+	return (struct sock_filter){.code = code, .jt = 0, .jf = 0, .k = k};
+}
+
+int lr_filter_build(const char *expr, uint32_t snaplen, uint32_t sampling,
+		    struct sock_fprog *out)
+{
+	struct bpf_program bp = {0};
+	struct sock_filter *f;
+	size_t n_user = 0, n = 0, sampler;
+	const int sampled = sampling > 1;
+
+	memset(out, 0, sizeof(*out));
+	if (expr && *expr) {
+		pcap_t *p = pcap_open_dead(DLT_EN10MB, (int)snaplen);
+		if (!p)
+			return -ENOMEM;
+		if (pcap_compile(p, &bp, expr, 1, PCAP_NETMASK_UNKNOWN) < 0) {
+			lr_set_error("bad filter '%s': %s", expr, pcap_geterr(p));
+			pcap_close(p);
+			return -EBADMSG;
+		}
+		pcap_close(p);
+		n_user = bp.bf_len;
+	}
+	/* user program, then the sampler (4 insns) or a final accept */
+	f = calloc(n_user + 5, sizeof(*f));
+	if (!f) {
+		pcap_freecode(&bp);
+		return -ENOMEM;
+	}
+	sampler = n_user;
+	for (size_t i = 0; i < n_user; i++) {
+		const struct bpf_insn *in = &bp.bf_insns[i];
+		f[n] = (struct sock_filter){in->code, in->jt, in->jf, in->k};
+		/* an accepting return goes to the sampler, which keeps snaplen */
+		if (BPF_CLASS(in->code) == BPF_RET && BPF_RVAL(in->code) == BPF_K &&
+		    in->k != 0)
+			f[n] = stmt(BPF_JMP | BPF_JA, (uint32_t)(sampler - i - 1));
+		n++;
+	}
+	pcap_freecode(&bp);
+	if (sampled) {
+		f[n++] = stmt(BPF_LD | BPF_W | BPF_ABS, (uint32_t)(SKF_AD_OFF + SKF_AD_RANDOM));
+		f[n++] = stmt(BPF_ALU | BPF_MOD | BPF_K, sampling);
+		f[n] = stmt(BPF_JMP | BPF_JEQ | BPF_K, 0);
+		f[n++].jf = 1; /* not 0 → skip the accept, reject */
+		f[n++] = stmt(BPF_RET | BPF_K, snaplen);
+		f[n++] = stmt(BPF_RET | BPF_K, 0);
+	} else {
+		f[n++] = stmt(BPF_RET | BPF_K, snaplen);
+	}
+	out->len = (unsigned short)n;
+	out->filter = f;
+	return 0;
+}
+
+void lr_filter_free(struct sock_fprog *p)
+{
+	free(p->filter);
+	p->filter = NULL;
+	p->len = 0;
+}

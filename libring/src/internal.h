@@ -1,0 +1,110 @@
+/*
+ * internal.h — what libring's core (libring.c) and its backends share.
+ *
+ * A backend opens a capture into a `struct lr_handle`, describes its ring
+ * layout as (key, value) pairs, tells whether the reader's cursor position is
+ * ready, reports counters and closes. The core does the rest: the handle
+ * table, option defaults and validation, filters, waits, error strings.
+ * Backends: backend_packet.c (AF_PACKET TPACKET_V3), backend_ring.c (the
+ * ringcap kernel module).
+ */
+#ifndef LIBRING_INTERNAL_H
+#define LIBRING_INTERNAL_H
+
+#include <linux/filter.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../libring.h"
+
+/* Layout keys: one list, in this order, shared by every backend. A backend
+ * sets the ones that apply to it; the others stay 0. Append new keys at the
+ * end (TS looks keys up by name, so order is not ABI, but keep it stable). */
+#define LR_LAYOUT_KEYS(X)                                                     \
+	X(kind)              /* 1 = TPACKET_V3 blocks, 2 = ringcap slots */     \
+	X(base)              /* address of the mapping */                      \
+	X(size)              /* bytes mapped */                                \
+	X(ifindex)           /* interface the capture is bound to */           \
+	X(snaplen)                                                            \
+	/* TPACKET_V3 */                                                      \
+	X(block_size)        X(block_count)                                   \
+	X(blk_status_off)    /* u32 block_status in tpacket_block_desc */      \
+	X(blk_num_pkts_off)  X(blk_first_off)                                  \
+	X(status_user)       /* TP_STATUS_USER: block handed to the reader */  \
+	X(status_kernel)     /* TP_STATUS_KERNEL: reader gives it back */      \
+	X(pkt_next_off)      X(pkt_sec_off)     X(pkt_nsec_off)                \
+	X(pkt_caplen_off)    X(pkt_wirelen_off) X(pkt_status_off)              \
+	X(pkt_mac_off)       /* u16 tp_mac: frame start relative to header */   \
+	X(pkt_vlan_tci_off)  X(pkt_vlan_tpid_off)                              \
+	X(vlan_valid_mask)   /* in pkt_status: the TCI field is valid */        \
+	X(vlan_tpid_valid_mask)                                               \
+	/* ringcap module slots (see kernel/include/uapi/ringcap.h) */          \
+	X(slot_base_off)     /* offset of slot 0 from base */                  \
+	X(slot_size)         X(slot_count)                                    \
+	X(slot_status_off)   X(slot_caplen_off)  X(slot_wirelen_off)           \
+	X(slot_ifindex_off)  X(slot_sec_off)     X(slot_nsec_off)              \
+	X(slot_vlan_tci_off) X(slot_vlan_tpid_off) X(slot_flags_off)           \
+	X(slot_direction_off) X(slot_data_off)                                 \
+	X(slot_flag_vlan)    /* in slot flags: the TCI field is valid */        \
+	X(slot_ready)        /* status value: written by the kernel */         \
+	X(slot_free)         /* status value: given back by the reader */      \
+	X(read_idx_off)      /* u64 read index in the user page, from base */   \
+	X(insert_idx_off)    /* u64 insert index in the kernel page */
+
+enum lr_layout_key_id {
+#define LR_KEY_ENUM(name) LRK_##name,
+	LR_LAYOUT_KEYS(LR_KEY_ENUM)
+#undef LR_KEY_ENUM
+	LRK__COUNT
+};
+
+#define LR_KIND_TPACKET_V3 1
+#define LR_KIND_SLOTS 2
+
+struct lr_handle;
+
+struct lr_backend_ops {
+	const char *name;
+	/* Open: fill h->fd, h->map, h->map_len, h->layout. The core has
+	 * validated opts and compiled the filter into prog (may be NULL). */
+	int (*open)(struct lr_handle *h, const char *dev, int ifindex,
+		    const struct lr_opts *o, const struct sock_fprog *prog);
+	/* Is the cursor's block/slot ready for the reader? (memory read only) */
+	int (*ready)(struct lr_handle *h, uint32_t cursor);
+	/* Add the counters since the last call into h->totals. */
+	int (*stats)(struct lr_handle *h);
+	void (*close)(struct lr_handle *h);
+};
+
+struct lr_handle {
+	const struct lr_backend_ops *ops;
+	int fd;
+	int ifindex;
+	uint32_t backend;   /* enum lr_backend */
+	uint32_t wait_mode; /* enum lr_wait_mode */
+	void *map;
+	size_t map_len;
+	uint64_t layout[LRK__COUNT];
+	/* cumulative: packets, dropped, filtered, seen, bytes */
+	uint64_t totals[5];
+	void *priv;
+};
+
+extern const struct lr_backend_ops lr_packet_ops;
+extern const struct lr_backend_ops lr_ring_ops; /* backend_ring.c */
+
+/* The module's socket family (0 when not probed / not available). */
+int lr_ring_family(void);
+
+/* Set the thread's detail message for lr_error(). */
+void lr_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* filter.c: build the program attached in the kernel: the user's filter
+ * (compiled by libpcap for Ethernet at snaplen), then 1-in-N sampling with
+ * the random ancillary load; accepted packets are cut to snaplen.
+ * Returns 0 and a malloc'ed prog (free with lr_filter_free) or -errno. */
+int lr_filter_build(const char *expr, uint32_t snaplen, uint32_t sampling,
+		    struct sock_fprog *out);
+void lr_filter_free(struct sock_fprog *p);
+
+#endif

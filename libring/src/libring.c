@@ -1,0 +1,381 @@
+/*
+ * libring.c — the core of libring: handle table, option defaults and
+ * validation, backend choice, layout description, waits, counters, errors.
+ * Backends (backend_packet.c, backend_ring.c) only open, describe and count.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <net/if.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* The module backend is linked in when backend_ring.c is built. */
+extern const struct lr_backend_ops lr_ring_ops __attribute__((weak));
+extern int lr_ring_family(void) __attribute__((weak));
+
+#define LR_MAX_HANDLES 1024
+#define LR_DEFAULT_RING (64ull << 20)
+#define LR_MAX_RING (16ull << 30)
+#define LR_DEFAULT_SNAPLEN 65535u
+#define LR_MAX_SNAPLEN 262144u
+
+static struct lr_handle *handles[LR_MAX_HANDLES];
+static pthread_mutex_t handles_lock = PTHREAD_MUTEX_INITIALIZER;
+static __thread char err_detail[512];
+
+static const char *const layout_keys[] = {
+#define LR_KEY_NAME(name) #name,
+	LR_LAYOUT_KEYS(LR_KEY_NAME)
+#undef LR_KEY_NAME
+	NULL};
+
+void lr_set_error(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err_detail, sizeof(err_detail), fmt, ap);
+	va_end(ap);
+}
+
+const char *lr_error(void)
+{
+	return err_detail;
+}
+
+const char *lr_layout_key(int i)
+{
+	if (i < 0 || i >= LRK__COUNT)
+		return NULL;
+	return layout_keys[i];
+}
+
+static struct lr_handle *get(int h)
+{
+	if (h < 0 || h >= LR_MAX_HANDLES)
+		return NULL;
+	return __atomic_load_n(&handles[h], __ATOMIC_ACQUIRE);
+}
+
+int lr_layout_get(int h, uint64_t *out, int n)
+{
+	struct lr_handle *hd = get(h);
+	if (!hd)
+		return -EBADF;
+	for (int i = 0; i < n && i < LRK__COUNT; i++)
+		out[i] = hd->layout[i];
+	return LRK__COUNT;
+}
+
+static int validate(const struct lr_opts *in, struct lr_opts *o)
+{
+	*o = *in;
+	if (!o->ring_bytes)
+		o->ring_bytes = LR_DEFAULT_RING;
+	if (!o->snaplen)
+		o->snaplen = LR_DEFAULT_SNAPLEN;
+	if (!o->timeout_ms)
+		o->timeout_ms = 10;
+	if (!o->sampling)
+		o->sampling = 1;
+	if (o->snaplen > LR_MAX_SNAPLEN) {
+		lr_set_error("snaplen %u is larger than %u", o->snaplen, LR_MAX_SNAPLEN);
+		return -EINVAL;
+	}
+	if (o->ring_bytes < 4096 || o->ring_bytes > LR_MAX_RING) {
+		lr_set_error("ring size %llu bytes is outside 4 KiB..16 GiB",
+			     (unsigned long long)o->ring_bytes);
+		return -EINVAL;
+	}
+	if (o->block_bytes && (o->block_bytes < 4096 || (o->block_bytes & 4095))) {
+		lr_set_error("block size %u is not a multiple of 4096", o->block_bytes);
+		return -EINVAL;
+	}
+	if (o->wait_mode > LR_WAIT_ADAPTIVE) {
+		lr_set_error("unknown wait mode %u", o->wait_mode);
+		return -EINVAL;
+	}
+	if (o->backend > LR_BACKEND_PACKET) {
+		lr_set_error("unknown backend %u", o->backend);
+		return -EINVAL;
+	}
+	if ((o->flags & LR_F_RX_ONLY) && (o->flags & LR_F_TX_ONLY)) {
+		lr_set_error("rx-only and tx-only exclude each other");
+		return -EINVAL;
+	}
+	if (o->flags & ~(LR_F_NO_PROMISC | LR_F_STEAL | LR_F_RX_ONLY | LR_F_TX_ONLY)) {
+		lr_set_error("unknown flags 0x%x", o->flags);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Which backend: the option, else RINGCAP_BACKEND, else the module if its
+ * socket family answers, else AF_PACKET. */
+static int choose_backend(uint32_t want, const struct lr_backend_ops **ops)
+{
+	const char *env = getenv("RINGCAP_BACKEND");
+	int have_ring = &lr_ring_ops != NULL && lr_ring_family && lr_ring_family() > 0;
+
+	if (want == LR_BACKEND_AUTO && env && *env) {
+		if (!strcmp(env, "ring"))
+			want = LR_BACKEND_RING;
+		else if (!strcmp(env, "packet"))
+			want = LR_BACKEND_PACKET;
+		else if (strcmp(env, "auto")) {
+			lr_set_error("RINGCAP_BACKEND=%s: use ring, packet or auto", env);
+			return -EINVAL;
+		}
+	}
+	if (want == LR_BACKEND_RING && !have_ring) {
+		lr_set_error("the ringcap kernel module is not loaded (modprobe ringcap), "
+			     "or unset RINGCAP_BACKEND to use AF_PACKET");
+		return -EPROTONOSUPPORT;
+	}
+	if (want == LR_BACKEND_AUTO)
+		want = have_ring ? LR_BACKEND_RING : LR_BACKEND_PACKET;
+	*ops = want == LR_BACKEND_RING ? &lr_ring_ops : &lr_packet_ops;
+	return (int)want;
+}
+
+int lr_open(const char *dev, const struct lr_opts *opts)
+{
+	struct lr_opts o, zero = {0};
+	struct sock_fprog prog = {0};
+	const struct lr_backend_ops *ops;
+	struct lr_handle *h = NULL;
+	int ifindex, backend, err, slot = -1;
+
+	err_detail[0] = 0;
+	if (!dev || !*dev || strlen(dev) >= IF_NAMESIZE) {
+		lr_set_error("interface name '%s' is not valid", dev ? dev : "");
+		return -ENODEV;
+	}
+	err = validate(opts ? opts : &zero, &o);
+	if (err)
+		return err;
+	ifindex = (int)if_nametoindex(dev);
+	if (!ifindex) {
+		lr_set_error("no interface named '%s'", dev);
+		return -ENODEV;
+	}
+	backend = choose_backend(o.backend, &ops);
+	if (backend < 0)
+		return backend;
+	if (o.flags & LR_F_STEAL && backend != LR_BACKEND_RING) {
+		lr_set_error("steal mode needs the ringcap kernel module");
+		return -EOPNOTSUPP;
+	}
+	err = lr_filter_build(o.filter, o.snaplen, o.sampling, &prog);
+	if (err)
+		return err;
+
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		err = -ENOMEM;
+		goto out;
+	}
+	h->fd = -1;
+	h->ops = ops;
+	h->ifindex = ifindex;
+	h->backend = (uint32_t)backend;
+	h->wait_mode = o.wait_mode;
+	err = ops->open(h, dev, ifindex, &o, &prog);
+	if (err)
+		goto out_free;
+
+	pthread_mutex_lock(&handles_lock);
+	for (int i = 0; i < LR_MAX_HANDLES; i++) {
+		if (!handles[i]) {
+			slot = i;
+			__atomic_store_n(&handles[i], h, __ATOMIC_RELEASE);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&handles_lock);
+	if (slot < 0) {
+		lr_set_error("more than %d captures open in this process", LR_MAX_HANDLES);
+		err = -EMFILE;
+		ops->close(h);
+		goto out_free;
+	}
+	lr_filter_free(&prog);
+	return slot;
+
+out_free:
+	free(h);
+out:
+	lr_filter_free(&prog);
+	return err;
+}
+
+/* POLLERR on a capture socket: the interface went down or away. */
+static int socket_error(struct lr_handle *h)
+{
+	int soerr = 0;
+	socklen_t len = sizeof(soerr);
+	char name[IF_NAMESIZE];
+
+	getsockopt(h->fd, SOL_SOCKET, SO_ERROR, &soerr, &len);
+	if (!if_indextoname((unsigned)h->ifindex, name)) {
+		lr_set_error("the interface (index %d) was removed", h->ifindex);
+		return -ENODEV;
+	}
+	if (soerr == ENETDOWN || soerr == 0) {
+		lr_set_error("the interface %s went down", name);
+		return -ENETDOWN;
+	}
+	return -soerr;
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* poll() once for at most ms; 1 readable, 0 nothing, <0 error. */
+static int poll_once(struct lr_handle *h, int ms)
+{
+	struct pollfd p = {.fd = h->fd, .events = POLLIN | POLLRDNORM};
+	int rc = poll(&p, 1, ms);
+	if (rc < 0)
+		return errno == EINTR ? 0 : -errno;
+	if (rc > 0 && (p.revents & (POLLERR | POLLHUP | POLLNVAL)))
+		return socket_error(h);
+	return rc > 0;
+}
+
+int lr_wait(int hd, uint32_t cursor, int timeout_ms)
+{
+	struct lr_handle *h = get(hd);
+	int64_t deadline, next_check;
+	unsigned spins = 0;
+	long sleep_ns = 1000;
+
+	if (!h)
+		return -EBADF;
+	if (h->ops->ready(h, cursor))
+		return 1;
+	if (timeout_ms < 0)
+		timeout_ms = 0;
+	deadline = now_ns() + (int64_t)timeout_ms * 1000000;
+	next_check = now_ns() + 1000000;
+
+	for (;;) {
+		int64_t t;
+		if (h->ops->ready(h, cursor))
+			return 1;
+		if (h->wait_mode == LR_WAIT_POLL ||
+		    (h->wait_mode == LR_WAIT_ADAPTIVE && sleep_ns > 256000)) {
+			int left = (int)((deadline - now_ns()) / 1000000);
+			int rc = poll_once(h, left > 0 ? left : 0);
+			if (rc < 0)
+				return rc;
+			if (h->ops->ready(h, cursor))
+				return 1;
+			if (left <= 0)
+				return 0;
+			continue;
+		}
+		if (++spins & 1023)
+			continue;
+		t = now_ns();
+		if (t >= deadline)
+			return 0;
+		if (t >= next_check) { /* busy modes still notice a vanished interface */
+			int rc = poll_once(h, 0);
+			if (rc < 0)
+				return rc;
+			next_check = t + 1000000;
+		}
+		if (h->wait_mode == LR_WAIT_ADAPTIVE && spins >= 16 * 1024) {
+			struct timespec ts = {0, sleep_ns};
+			nanosleep(&ts, NULL);
+			sleep_ns *= 2;
+		}
+	}
+}
+
+int lr_stats(int hd, uint64_t *out)
+{
+	struct lr_handle *h = get(hd);
+	int err;
+	if (!h)
+		return -EBADF;
+	err = h->ops->stats(h);
+	if (err)
+		return err;
+	memcpy(out, h->totals, sizeof(h->totals));
+	return 0;
+}
+
+int lr_backend(int hd)
+{
+	struct lr_handle *h = get(hd);
+	return h ? (int)h->backend : -EBADF;
+}
+
+int lr_fd(int hd)
+{
+	struct lr_handle *h = get(hd);
+	return h ? h->fd : -EBADF;
+}
+
+int lr_close(int hd)
+{
+	struct lr_handle *h;
+	pthread_mutex_lock(&handles_lock);
+	h = get(hd);
+	if (h)
+		__atomic_store_n(&handles[hd], NULL, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&handles_lock);
+	if (!h)
+		return -EBADF;
+	h->ops->close(h);
+	free(h);
+	return 0;
+}
+
+const char *lr_strerror(int err)
+{
+	switch (err < 0 ? -err : err) {
+	case EPERM:
+	case EACCES:
+		return "permission denied: capture needs CAP_NET_RAW (run as root or "
+		       "setcap cap_net_raw,cap_net_admin+ep on the runtime)";
+	case ENODEV:
+		return "no such interface (see `ip link`), or it was removed";
+	case ENETDOWN:
+		return "the interface went down";
+	case EINVAL:
+		return "invalid option";
+	case ENOMEM:
+		return "not enough memory for the ring: use a smaller --ring-mb";
+	case EPROTONOSUPPORT:
+		return "the ringcap kernel module is not loaded: modprobe ringcap, "
+		       "or use RINGCAP_BACKEND=packet";
+	case EBADMSG:
+		return "the filter expression does not compile";
+	case EBUSY:
+		return "the device already has an rx_handler (bridge, bond, macvlan): "
+		       "steal mode is not possible there";
+	case EOPNOTSUPP:
+		return "not supported by this backend";
+	case EBADF:
+		return "the capture is closed";
+	case EMFILE:
+		return "too many captures open";
+	default:
+		return strerror(err < 0 ? -err : err);
+	}
+}
