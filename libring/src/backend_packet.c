@@ -47,13 +47,13 @@ static int packet_open(struct lr_handle *h, const char *dev, int ifindex,
 
 	(void)dev;
 	if (o->flags & LR_F_TX_ONLY) {
-		lr_set_error("tx-only capture needs the ringcap module");
+		lri_set_error("tx-only capture needs the ringcap module");
 		return -EOPNOTSUPP;
 	}
 	h->fd = socket(AF_PACKET, SOCK_RAW, 0);
 	if (h->fd < 0) {
 		err = -errno;
-		lr_set_error("socket(AF_PACKET): %s", strerror(errno));
+		lri_set_error("socket(AF_PACKET): %s", strerror(errno));
 		return err;
 	}
 	if (setsockopt(h->fd, SOL_PACKET, PACKET_VERSION, &ver, sizeof(ver)) < 0)
@@ -75,7 +75,7 @@ static int packet_open(struct lr_handle *h, const char *dev, int ifindex,
 	req.tp_block_size = block;
 	req.tp_block_nr = (unsigned)(o->ring_bytes / block);
 	if (req.tp_block_nr < 1) {
-		lr_set_error("ring of %llu bytes is smaller than one block (%u)",
+		lri_set_error("ring of %llu bytes is smaller than one block (%u)",
 			     (unsigned long long)o->ring_bytes, block);
 		err = -EINVAL;
 		goto fail;
@@ -88,7 +88,7 @@ static int packet_open(struct lr_handle *h, const char *dev, int ifindex,
 		goto fail_errno;
 	if (setsockopt(h->fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)) < 0) {
 		err = errno == EINVAL || errno == ENOMEM ? -ENOMEM : -errno;
-		lr_set_error("could not allocate a %llu-byte ring: %s",
+		lri_set_error("could not allocate a %llu-byte ring: %s",
 			     (unsigned long long)o->ring_bytes, strerror(errno));
 		goto fail;
 	}
@@ -140,7 +140,7 @@ static int packet_open(struct lr_handle *h, const char *dev, int ifindex,
 
 fail_errno:
 	err = -errno;
-	lr_set_error("AF_PACKET setup: %s", strerror(errno));
+	lri_set_error("AF_PACKET setup: %s", strerror(errno));
 fail:
 	if (h->map)
 		munmap(h->map, h->map_len);
@@ -183,7 +183,7 @@ static void packet_close(struct lr_handle *h)
 	h->fd = -1;
 }
 
-const struct lr_backend_ops lr_packet_ops = {
+const struct lr_backend_ops lri_packet_ops = {
 	.name = "packet",
 	.open = packet_open,
 	.ready = packet_ready,

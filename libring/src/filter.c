@@ -22,7 +22,7 @@ static struct sock_filter stmt(uint16_t code, uint32_t k)
 	return (struct sock_filter){.code = code, .jt = 0, .jf = 0, .k = k};
 }
 
-int lr_filter_build(const char *expr, uint32_t snaplen, uint32_t sampling,
+int lri_filter_build(const char *expr, uint32_t snaplen, uint32_t sampling,
 		    struct sock_fprog *out)
 {
 	struct bpf_program bp = {0};
@@ -36,7 +36,7 @@ int lr_filter_build(const char *expr, uint32_t snaplen, uint32_t sampling,
 		if (!p)
 			return -ENOMEM;
 		if (pcap_compile(p, &bp, expr, 1, PCAP_NETMASK_UNKNOWN) < 0) {
-			lr_set_error("bad filter '%s': %s", expr, pcap_geterr(p));
+			lri_set_error("bad filter '%s': %s", expr, pcap_geterr(p));
 			pcap_close(p);
 			return -EBADMSG;
 		}
@@ -75,7 +75,7 @@ int lr_filter_build(const char *expr, uint32_t snaplen, uint32_t sampling,
 	return 0;
 }
 
-void lr_filter_free(struct sock_fprog *p)
+void lri_filter_free(struct sock_fprog *p)
 {
 	free(p->filter);
 	p->filter = NULL;

@@ -5,7 +5,8 @@
  * layout as (key, value) pairs, tells whether the reader's cursor position is
  * ready, reports counters and closes. The core does the rest: the handle
  * table, option defaults and validation, filters, waits, error strings.
- * Backends: backend_packet.c (AF_PACKET TPACKET_V3), backend_ring.c (the
+ * Internal symbols are named lri_* so the symbol map (lr_* only) keeps them
+ * private. Backends: backend_packet.c (AF_PACKET TPACKET_V3), backend_ring.c (the
  * ringcap kernel module).
  */
 #ifndef LIBRING_INTERNAL_H
@@ -90,21 +91,21 @@ struct lr_handle {
 	void *priv;
 };
 
-extern const struct lr_backend_ops lr_packet_ops;
-extern const struct lr_backend_ops lr_ring_ops; /* backend_ring.c */
+extern const struct lr_backend_ops lri_packet_ops;
+extern const struct lr_backend_ops lri_ring_ops; /* backend_ring.c */
 
 /* The module's socket family (0 when not probed / not available). */
-int lr_ring_family(void);
+int lri_ring_family(void);
 
 /* Set the thread's detail message for lr_error(). */
-void lr_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void lri_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* filter.c: build the program attached in the kernel: the user's filter
  * (compiled by libpcap for Ethernet at snaplen), then 1-in-N sampling with
  * the random ancillary load; accepted packets are cut to snaplen.
- * Returns 0 and a malloc'ed prog (free with lr_filter_free) or -errno. */
-int lr_filter_build(const char *expr, uint32_t snaplen, uint32_t sampling,
+ * Returns 0 and a malloc'ed prog (free with lri_filter_free) or -errno. */
+int lri_filter_build(const char *expr, uint32_t snaplen, uint32_t sampling,
 		    struct sock_fprog *out);
-void lr_filter_free(struct sock_fprog *p);
+void lri_filter_free(struct sock_fprog *p);
 
 #endif

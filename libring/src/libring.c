@@ -19,8 +19,8 @@
 #include "internal.h"
 
 /* The module backend is linked in when backend_ring.c is built. */
-extern const struct lr_backend_ops lr_ring_ops __attribute__((weak));
-extern int lr_ring_family(void) __attribute__((weak));
+extern const struct lr_backend_ops lri_ring_ops __attribute__((weak));
+extern int lri_ring_family(void) __attribute__((weak));
 
 #define LR_MAX_HANDLES 1024
 #define LR_DEFAULT_RING (64ull << 20)
@@ -38,7 +38,7 @@ static const char *const layout_keys[] = {
 #undef LR_KEY_NAME
 	NULL};
 
-void lr_set_error(const char *fmt, ...)
+void lri_set_error(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -87,32 +87,32 @@ static int validate(const struct lr_opts *in, struct lr_opts *o)
 	if (!o->sampling)
 		o->sampling = 1;
 	if (o->snaplen > LR_MAX_SNAPLEN) {
-		lr_set_error("snaplen %u is larger than %u", o->snaplen, LR_MAX_SNAPLEN);
+		lri_set_error("snaplen %u is larger than %u", o->snaplen, LR_MAX_SNAPLEN);
 		return -EINVAL;
 	}
 	if (o->ring_bytes < 4096 || o->ring_bytes > LR_MAX_RING) {
-		lr_set_error("ring size %llu bytes is outside 4 KiB..16 GiB",
+		lri_set_error("ring size %llu bytes is outside 4 KiB..16 GiB",
 			     (unsigned long long)o->ring_bytes);
 		return -EINVAL;
 	}
 	if (o->block_bytes && (o->block_bytes < 4096 || (o->block_bytes & 4095))) {
-		lr_set_error("block size %u is not a multiple of 4096", o->block_bytes);
+		lri_set_error("block size %u is not a multiple of 4096", o->block_bytes);
 		return -EINVAL;
 	}
 	if (o->wait_mode > LR_WAIT_ADAPTIVE) {
-		lr_set_error("unknown wait mode %u", o->wait_mode);
+		lri_set_error("unknown wait mode %u", o->wait_mode);
 		return -EINVAL;
 	}
 	if (o->backend > LR_BACKEND_PACKET) {
-		lr_set_error("unknown backend %u", o->backend);
+		lri_set_error("unknown backend %u", o->backend);
 		return -EINVAL;
 	}
 	if ((o->flags & LR_F_RX_ONLY) && (o->flags & LR_F_TX_ONLY)) {
-		lr_set_error("rx-only and tx-only exclude each other");
+		lri_set_error("rx-only and tx-only exclude each other");
 		return -EINVAL;
 	}
 	if (o->flags & ~(LR_F_NO_PROMISC | LR_F_STEAL | LR_F_RX_ONLY | LR_F_TX_ONLY)) {
-		lr_set_error("unknown flags 0x%x", o->flags);
+		lri_set_error("unknown flags 0x%x", o->flags);
 		return -EINVAL;
 	}
 	return 0;
@@ -123,7 +123,7 @@ static int validate(const struct lr_opts *in, struct lr_opts *o)
 static int choose_backend(uint32_t want, const struct lr_backend_ops **ops)
 {
 	const char *env = getenv("RINGCAP_BACKEND");
-	int have_ring = &lr_ring_ops != NULL && lr_ring_family && lr_ring_family() > 0;
+	int have_ring = &lri_ring_ops != NULL && lri_ring_family && lri_ring_family() > 0;
 
 	if (want == LR_BACKEND_AUTO && env && *env) {
 		if (!strcmp(env, "ring"))
@@ -131,18 +131,18 @@ static int choose_backend(uint32_t want, const struct lr_backend_ops **ops)
 		else if (!strcmp(env, "packet"))
 			want = LR_BACKEND_PACKET;
 		else if (strcmp(env, "auto")) {
-			lr_set_error("RINGCAP_BACKEND=%s: use ring, packet or auto", env);
+			lri_set_error("RINGCAP_BACKEND=%s: use ring, packet or auto", env);
 			return -EINVAL;
 		}
 	}
 	if (want == LR_BACKEND_RING && !have_ring) {
-		lr_set_error("the ringcap kernel module is not loaded (modprobe ringcap), "
+		lri_set_error("the ringcap kernel module is not loaded (modprobe ringcap), "
 			     "or unset RINGCAP_BACKEND to use AF_PACKET");
 		return -EPROTONOSUPPORT;
 	}
 	if (want == LR_BACKEND_AUTO)
 		want = have_ring ? LR_BACKEND_RING : LR_BACKEND_PACKET;
-	*ops = want == LR_BACKEND_RING ? &lr_ring_ops : &lr_packet_ops;
+	*ops = want == LR_BACKEND_RING ? &lri_ring_ops : &lri_packet_ops;
 	return (int)want;
 }
 
@@ -156,7 +156,7 @@ int lr_open(const char *dev, const struct lr_opts *opts)
 
 	err_detail[0] = 0;
 	if (!dev || !*dev || strlen(dev) >= IF_NAMESIZE) {
-		lr_set_error("interface name '%s' is not valid", dev ? dev : "");
+		lri_set_error("interface name '%s' is not valid", dev ? dev : "");
 		return -ENODEV;
 	}
 	err = validate(opts ? opts : &zero, &o);
@@ -164,17 +164,17 @@ int lr_open(const char *dev, const struct lr_opts *opts)
 		return err;
 	ifindex = (int)if_nametoindex(dev);
 	if (!ifindex) {
-		lr_set_error("no interface named '%s'", dev);
+		lri_set_error("no interface named '%s'", dev);
 		return -ENODEV;
 	}
 	backend = choose_backend(o.backend, &ops);
 	if (backend < 0)
 		return backend;
 	if (o.flags & LR_F_STEAL && backend != LR_BACKEND_RING) {
-		lr_set_error("steal mode needs the ringcap kernel module");
+		lri_set_error("steal mode needs the ringcap kernel module");
 		return -EOPNOTSUPP;
 	}
-	err = lr_filter_build(o.filter, o.snaplen, o.sampling, &prog);
+	err = lri_filter_build(o.filter, o.snaplen, o.sampling, &prog);
 	if (err)
 		return err;
 
@@ -202,18 +202,18 @@ int lr_open(const char *dev, const struct lr_opts *opts)
 	}
 	pthread_mutex_unlock(&handles_lock);
 	if (slot < 0) {
-		lr_set_error("more than %d captures open in this process", LR_MAX_HANDLES);
+		lri_set_error("more than %d captures open in this process", LR_MAX_HANDLES);
 		err = -EMFILE;
 		ops->close(h);
 		goto out_free;
 	}
-	lr_filter_free(&prog);
+	lri_filter_free(&prog);
 	return slot;
 
 out_free:
 	free(h);
 out:
-	lr_filter_free(&prog);
+	lri_filter_free(&prog);
 	return err;
 }
 
@@ -226,11 +226,11 @@ static int socket_error(struct lr_handle *h)
 
 	getsockopt(h->fd, SOL_SOCKET, SO_ERROR, &soerr, &len);
 	if (!if_indextoname((unsigned)h->ifindex, name)) {
-		lr_set_error("the interface (index %d) was removed", h->ifindex);
+		lri_set_error("the interface (index %d) was removed", h->ifindex);
 		return -ENODEV;
 	}
 	if (soerr == ENETDOWN || soerr == 0) {
-		lr_set_error("the interface %s went down", name);
+		lri_set_error("the interface %s went down", name);
 		return -ENETDOWN;
 	}
 	return -soerr;
