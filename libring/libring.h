@@ -53,7 +53,7 @@ enum lr_backend {
 #define LR_F_TX_ONLY     0x8u /* only packets sent by the interface */
 
 /* Options for lr_open(). Zero means "default" for every field. Fixed-width
- * fields only, so FFI callers can fill it as bytes. */
+ * fields only (no pointers), so FFI callers fill it as 40 bytes. */
 struct lr_opts {
 	uint64_t ring_bytes;  /* ring memory; default 64 MiB */
 	uint32_t snaplen;     /* bytes kept per packet; default 65535, max 262144 */
@@ -64,14 +64,15 @@ struct lr_opts {
 	uint32_t wait_mode;   /* enum lr_wait_mode */
 	uint32_t backend;     /* enum lr_backend */
 	uint32_t reserved;
-	const char *filter;   /* tcpdump filter expression, NULL/"" = none */
 };
+_Static_assert(sizeof(struct lr_opts) == 40, "lr_opts is ABI: lib/ffi.ts fills it by offset");
 
-/* Open a capture on interface dev. Returns a handle >= 0 or -errno:
+/* Open a capture on interface dev, keeping what the tcpdump expression
+ * filter accepts (NULL or "" = everything). Returns a handle >= 0 or -errno:
  * -ENODEV no such interface, -EPERM no CAP_NET_RAW, -EINVAL bad option,
  * -ENOMEM ring too large, -EPROTONOSUPPORT forced backend missing,
  * -EBADMSG the filter did not compile (lr_error() has libpcap's message). */
-int lr_open(const char *dev, const struct lr_opts *opts);
+int lr_open(const char *dev, const struct lr_opts *opts, const char *filter);
 
 /* Layout: a self-describing list of (key, value) pairs the reader needs
  * (base address, sizes, geometry, field offsets from offsetof). Keys are

@@ -146,7 +146,7 @@ static int choose_backend(uint32_t want, const struct lr_backend_ops **ops)
 	return (int)want;
 }
 
-int lr_open(const char *dev, const struct lr_opts *opts)
+int lr_open(const char *dev, const struct lr_opts *opts, const char *filter)
 {
 	struct lr_opts o, zero = {0};
 	struct sock_fprog prog = {0};
@@ -174,7 +174,7 @@ int lr_open(const char *dev, const struct lr_opts *opts)
 		lri_set_error("steal mode needs the ringcap kernel module");
 		return -EOPNOTSUPP;
 	}
-	err = lri_filter_build(o.filter, o.snaplen, o.sampling, &prog);
+	err = lri_filter_build(filter, o.snaplen, o.sampling, &prog);
 	if (err)
 		return err;
 

@@ -2,7 +2,7 @@
  * cread — a minimal C reader on libring: the ceiling of ringcap's design,
  * used by the benchmarks next to pcount (same ring, same waits, no JS).
  *   cread IFACE [-c COUNT] [--duration S] [-s SNAPLEN] [--ring-mb N]
- *         [--wait busy|poll|adaptive] [--idle-exit MS]
+ *         [--wait busy|poll|adaptive] [--idle-exit MS] [--filter EXPR]
  * Prints one JSON line: packets, dropped, filtered, bytes, seconds
  * (first to last packet read), wall (open to exit).
  * --idle-exit MS: stop once MS pass with nothing to read after the first
@@ -45,7 +45,7 @@ int main(int argc, char **argv)
 	struct lr_opts o = {0};
 	uint64_t limit = 0, packets = 0, bytes = 0, st[5];
 	double duration = 0, idle_exit = 0, t_open = now(), t_first = 0, t_last = 0, t_idle = 0;
-	const char *dev = NULL;
+	const char *dev = NULL, *filter = NULL;
 	int h;
 
 	for (int a = 1; a < argc; a++) {
@@ -63,7 +63,7 @@ int main(int argc, char **argv)
 		else { fprintf(stderr, "cread: unexpected argument %s\n", argv[a]); return 2; }
 	}
 	if (!dev) { fprintf(stderr, "usage: cread IFACE [options]\n"); return 2; }
-	h = lr_open(dev, &o);
+	h = lr_open(dev, &o, filter);
 	if (h < 0) {
 		fprintf(stderr, "cread: %s: %s %s\n", dev, lr_strerror(h), lr_error());
 		return 2;
