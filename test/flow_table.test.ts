@@ -1,0 +1,243 @@
+/**
+ * Flow meter unit tests: keys, counters, and every expiry rule (idle, active,
+ * TCP FIN/RST, eviction at maxFlows, flush), with hand-filled Decoded objects.
+ */
+import assert from "node:assert/strict";
+import { test } from "./harness.ts";
+import { Decoded } from "../lib/decode/decoded.ts";
+import type { Packet } from "../lib/packet.ts";
+import { FlowTable } from "../lib/flow/table.ts";
+import { EndReason, FlowRecord, formatIPv4, parseIPv4, parseIPv6 } from "../lib/flow/record.ts";
+
+/** A fake packet: 64 bytes whose IPv6 addresses (if any) sit at 22 and 38, like an Ethernet+IPv6 frame. */
+function pkt(ms: number, ifindex = 0, v6?: [string, string]): Packet {
+  const data = new Uint8Array(64);
+  const view = new DataView(data.buffer);
+  if (v6) {
+    const a = parseIPv6(v6[0]), b = parseIPv6(v6[1]);
+    for (let i = 0; i < 4; i++) {
+      view.setUint32(22 + 4 * i, a[i]);
+      view.setUint32(38 + 4 * i, b[i]);
+    }
+  }
+  return {
+    data,
+    view,
+    offset: 0,
+    caplen: 64,
+    wirelen: 64,
+    tsSec: Math.floor(ms / 1000),
+    tsNsec: (ms % 1000) * 1e6,
+    vlanTci: -1,
+    vlanTpid: 0,
+    ifindex,
+    bytes: () => data,
+  };
+}
+
+interface Pk {
+  ms: number;
+  src?: string;
+  dst?: string;
+  proto?: number;
+  sp?: number;
+  dp?: number;
+  len?: number;
+  flags?: number;
+  vlan?: number;
+  tos?: number;
+  icmp?: [number, number];
+  v6?: [string, string];
+  ifindex?: number;
+}
+
+function dec(o: Pk): Decoded {
+  const d = new Decoded();
+  d.ipVersion = o.v6 ? 6 : 4;
+  if (o.v6) {
+    d.src6Offset = 22;
+    d.dst6Offset = 38;
+  } else {
+    d.src4 = parseIPv4(o.src ?? "10.0.0.1");
+    d.dst4 = parseIPv4(o.dst ?? "10.0.0.2");
+  }
+  d.protocol = o.proto ?? 17;
+  d.srcPort = o.sp ?? 1000;
+  d.dstPort = o.dp ?? 53;
+  d.ipLength = o.len ?? 100;
+  d.tcpFlags = o.flags ?? 0;
+  d.vlanId = o.vlan ?? -1;
+  d.tos = o.tos ?? 0;
+  if (o.icmp) {
+    d.icmpType = o.icmp[0];
+    d.icmpCode = o.icmp[1];
+    d.srcPort = d.dstPort = 0;
+  }
+  return d;
+}
+
+function meter(pkts: Pk[], opts: Partial<ConstructorParameters<typeof FlowTable>[0]> = {}, flush = true) {
+  const out: FlowRecord[] = [];
+  const t = new FlowTable({ maxFlows: 64, ...opts, onExpire: (r) => out.push(new FlowRecord().copyFrom(r)) });
+  for (const p of pkts) t.add(pkt(p.ms, p.ifindex, p.v6), dec(p));
+  if (flush) t.flush();
+  return { t, out };
+}
+
+const T0 = 1_700_000_000_000;
+
+test("flow table: one UDP flow counts packets, IP bytes, first/last", () => {
+  const { out } = meter([{ ms: T0, len: 60 }, { ms: T0 + 250, len: 70 }, { ms: T0 + 900, len: 80 }]);
+  assert.equal(out.length, 1);
+  const r = out[0];
+  assert.equal(formatIPv4(r.src4), "10.0.0.1");
+  assert.equal(formatIPv4(r.dst4), "10.0.0.2");
+  assert.deepEqual([r.protocol, r.srcPort, r.dstPort, r.packets, r.bytes], [17, 1000, 53, 3, 210]);
+  assert.deepEqual([r.firstMs, r.lastMs, r.endReason], [T0, T0 + 900, EndReason.FORCED]);
+});
+
+test("flow table: key fields separate flows (ports, proto, tos, vlan, ifindex, direction)", () => {
+  const { out, t } = meter([
+    { ms: T0 },
+    { ms: T0, sp: 1001 },
+    { ms: T0, proto: 6 },
+    { ms: T0, tos: 0x10 },
+    { ms: T0, vlan: 10 },
+    { ms: T0, ifindex: 3 },
+    { ms: T0, src: "10.0.0.2", dst: "10.0.0.1" },
+    { ms: T0 + 1 }, // same as the first
+  ]);
+  assert.equal(t.created, 7);
+  assert.equal(out.length, 7);
+  assert.equal(out[0].packets, 2);
+  assert.equal(out.find((r) => r.vlanId === 10)?.packets, 1);
+  assert.equal(out.find((r) => r.ifindex === 3)?.packets, 1);
+  assert.equal(out.find((r) => r.tos === 0x10)?.packets, 1);
+});
+
+test("flow table: ICMP type/code become the destination port; IPv6 addresses come from the packet", () => {
+  const v6: [string, string] = ["2001:db8::1", "2001:db8::2"];
+  const { out } = meter([
+    { ms: T0, proto: 1, icmp: [8, 0] },
+    { ms: T0, proto: 1, icmp: [0, 0], src: "10.0.0.2", dst: "10.0.0.1" },
+    { ms: T0, proto: 58, icmp: [128, 0], v6, len: 104 },
+    { ms: T0 + 1, proto: 58, icmp: [128, 0], v6, len: 104 },
+  ]);
+  assert.equal(out.length, 3);
+  assert.deepEqual([out[0].srcPort, out[0].dstPort], [0, 8 * 256]);
+  assert.deepEqual([out[1].srcPort, out[1].dstPort], [0, 0]);
+  const r6 = out[2];
+  assert.equal(r6.ipVersion, 6);
+  assert.deepEqual([...r6.src6], [...parseIPv6("2001:db8::1")]);
+  assert.deepEqual([...r6.dst6], [...parseIPv6("2001:db8::2")]);
+  assert.deepEqual([r6.dstPort, r6.packets, r6.bytes], [128 * 256, 2, 208]);
+});
+
+test("flow table: idle timeout splits a flow at a gap", () => {
+  const { out } = meter([{ ms: T0 }, { ms: T0 + 14_999 }, { ms: T0 + 14_999 + 15_000 }], { idleTimeout: 15 });
+  assert.equal(out.length, 2);
+  assert.deepEqual([out[0].packets, out[0].endReason, out[0].lastMs], [2, EndReason.IDLE, T0 + 14_999]);
+  assert.deepEqual([out[1].packets, out[1].endReason], [1, EndReason.FORCED]);
+});
+
+test("flow table: idle flows expire when later packets of other flows arrive, or on expire(now)", () => {
+  const { out, t } = meter([{ ms: T0 }, { ms: T0 + 16_000, sp: 2 }], { idleTimeout: 15 }, false);
+  assert.equal(out.length, 1);
+  assert.equal(out[0].endReason, EndReason.IDLE);
+  assert.equal(t.size, 1);
+  assert.equal(t.expire(T0 + 31_000), 1);
+  assert.equal(t.size, 0);
+});
+
+test("flow table: active timeout exports a long flow and restarts it", () => {
+  const pkts: Pk[] = [];
+  for (let s = 0; s <= 150; s += 5) pkts.push({ ms: T0 + s * 1000 });
+  const { out } = meter(pkts, { activeTimeout: 60, idleTimeout: 15 });
+  assert.deepEqual(out.map((r) => [r.packets, r.endReason]), [
+    [12, EndReason.ACTIVE], // 0..55 s
+    [12, EndReason.ACTIVE], // 60..115 s
+    [7, EndReason.FORCED], // 120..150 s
+  ]);
+  assert.equal(out.reduce((a, r) => a + r.packets, 0), pkts.length);
+});
+
+test("flow table: TCP FIN ends a flow after the closing ACK; RST too; a new SYN starts a new flow", () => {
+  const tcp = (ms: number, flags: number, sp = 40000): Pk => ({ ms, proto: 6, sp, dp: 80, flags, len: 52 });
+  const { out, t } = meter(
+    [
+      tcp(T0, 0x02),
+      tcp(T0 + 10, 0x10),
+      tcp(T0 + 20, 0x11), // FIN|ACK
+      tcp(T0 + 30, 0x10), // closing ACK: still this flow
+      tcp(T0 + 40, 0x02, 40001),
+      tcp(T0 + 50, 0x04, 40001), // RST
+      tcp(T0 + 2000, 0x10, 40002), // moves the clock: both ended flows are due
+      tcp(T0 + 2010, 0x02, 40002),
+      tcp(T0 + 2020, 0x11, 40002),
+      tcp(T0 + 2030, 0x02, 40002), // port reuse: SYN closes the ended flow at once
+    ],
+    { tcpEndTimeout: 1 },
+    false,
+  );
+  assert.deepEqual(out.map((r) => [r.srcPort, r.packets, r.tcpFlags, r.endReason]), [
+    [40000, 4, 0x13, EndReason.END],
+    [40001, 2, 0x06, EndReason.END],
+    [40002, 3, 0x13, EndReason.END],
+  ]);
+  assert.equal(t.size, 1);
+  t.flush();
+  assert.equal(out[3].packets, 1);
+});
+
+test("flow table: tcpEndTimeout 0 exports at the FIN itself", () => {
+  const { out } = meter([{ ms: T0, proto: 6, flags: 0x01 }], { tcpEndTimeout: 0 }, false);
+  assert.equal(out.length, 1);
+  assert.equal(out[0].endReason, EndReason.END);
+});
+
+test("flow table: a full table evicts the least recently seen flow and counts it", () => {
+  const { out, t } = meter(
+    [
+      { ms: T0, sp: 1 },
+      { ms: T0 + 1, sp: 2 },
+      { ms: T0 + 2, sp: 1 }, // flow 1 is now the most recent
+      { ms: T0 + 3, sp: 3 }, // evicts flow 2
+    ],
+    { maxFlows: 2 },
+    false,
+  );
+  assert.equal(t.evicted, 1);
+  assert.deepEqual(out.map((r) => [r.srcPort, r.endReason]), [[2, EndReason.RESOURCES]]);
+  assert.equal(t.size, 2);
+});
+
+test("flow table: churn through a small table keeps every packet (hash deletes stay consistent)", () => {
+  const out: FlowRecord[] = [];
+  let packets = 0;
+  const t = new FlowTable({
+    maxFlows: 100,
+    idleTimeout: 1,
+    onExpire: (r) => (packets += r.packets, out.push(new FlowRecord().copyFrom(r))),
+  });
+  let seed = 12345;
+  const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+  for (let n = 0; n < 50_000; n++) {
+    const sp = Math.floor(rnd() * 300);
+    const ms = T0 + n; // 1 ms apart: idle expiry and eviction both happen
+    t.add(pkt(ms), dec({ ms, sp }));
+  }
+  t.flush();
+  assert.equal(packets, 50_000);
+  assert.equal(t.size, 0);
+  assert.equal(t.exported, t.created);
+  assert.ok(t.evicted > 0);
+  // a key lost in the hash would show up as two flows of one key overlapping in time
+  const byPort = new Map<number, FlowRecord[]>();
+  for (const r of out) byPort.set(r.srcPort, [...byPort.get(r.srcPort) ?? [], r]);
+  for (const rs of byPort.values()) {
+    rs.sort((a, b) => a.firstMs - b.firstMs);
+    for (let i = 1; i < rs.length; i++) {
+      assert.ok(rs[i].firstMs > rs[i - 1].lastMs, "overlapping flows of one key");
+    }
+  }
+});
