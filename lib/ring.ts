@@ -1,0 +1,19 @@
+/**
+ * Entry point for live capture: `Ring` with every ring reader registered
+ * (TPACKET_V3 blocks from AF_PACKET; the ringcap module's slots when that
+ * reader exists). Import `Ring` from here, not from ring_base.ts.
+ *
+ * @example
+ * ```ts
+ * import { Ring } from "./ring.ts";
+ * await using _ = { async [Symbol.asyncDispose]() {} };
+ * const ring = await Ring.open("lo", { filter: "icmp" });
+ * for await (const batch of ring) {
+ *   for (const p of batch) console.log(p.wirelen);
+ *   break;
+ * }
+ * ring.close();
+ * ```
+ */
+import "./ring_v3.ts";
+export { Batch, encodeOptions, Ring, type RingOptions, type WaitMode } from "./ring_base.ts";
