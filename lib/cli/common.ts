@@ -1,0 +1,170 @@
+/**
+ * What every command-line front end shares (examples/*.ts and the ringcap
+ * CLI): the DESIGN.md capture flags parsed with cac, validation with one-line
+ * errors, the default interface, and exit codes:
+ *   0 normal end (also after SIGINT/SIGTERM)
+ *   1 failure after the capture started (interface removed, I/O error)
+ *   2 could not start (bad option, unknown interface, bad filter, no permission)
+ *
+ * @example
+ * ```ts
+ * import { captureCli, main, parseCapture } from "./common.ts";
+ * await main(async () => {
+ *   const cli = captureCli("mytool", "count packets");
+ *   const f = parseCapture(cli, process.argv.slice(2));
+ *   console.log(f.iface, f.filter);
+ * });
+ * ```
+ */
+import cac from "cac";
+import { readFileSync } from "node:fs";
+import process from "node:process";
+import { RingError } from "../errors.ts";
+import type { RingOptions, WaitMode } from "../ring_base.ts";
+
+/** A bad command line: printed as one line, exit 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/** The parsed DESIGN.md capture flags. */
+export interface CaptureFlags {
+  iface: string;
+  count: number;
+  duration: number;
+  snaplen?: number;
+  ringMb?: number;
+  wait: WaitMode;
+  sampling: number;
+  json: boolean;
+  read?: string;
+  write?: string;
+  filter: string;
+  /** Every option cac parsed, for tool-specific ones. */
+  raw: Record<string, unknown>;
+}
+
+// deno-lint-ignore no-explicit-any
+type Cac = any;
+
+/** A cac instance with the common capture flags; add tool-specific options, then parseCapture(). */
+export function captureCli(name: string, description: string): Cac {
+  const cli = cac(name);
+  cli.command("[iface] [...filter]", description)
+    .option("-i, --interface <iface>", "Interface to capture on (default: the default route's)")
+    .option("-c, --count <n>", "Stop after N packets")
+    .option("--duration <seconds>", "Stop after S seconds")
+    .option("-s, --snaplen <bytes>", "Bytes kept per packet (1..262144, default 65535)")
+    .option("--ring-mb <mb>", "Ring memory in MiB (default 64)")
+    .option("--wait <mode>", "busy | poll | adaptive (default poll)")
+    .option("--sampling <n>", "Keep 1 packet in N, in the kernel")
+    .option("--json", "Last stdout line: one JSON object of the counters");
+  cli.help();
+  return cli;
+}
+
+function num(name: string, v: unknown, min: number, max: number, integer = true): number {
+  const n = typeof v === "number" ? v : typeof v === "string" && v.trim() !== "" ? Number(v) : NaN;
+  if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+    throw new UsageError(`${name} must be ${integer ? "an integer" : "a number"} from ${min} to ${max}, got '${v}'`);
+  }
+  return n;
+}
+
+/** Option names (as cac stores them) that every capture tool accepts. */
+const COMMON = new Set([
+  "--", "i", "interface", "c", "count", "duration", "s", "snaplen", "ringMb", "wait", "sampling", "json",
+  "h", "help",
+]);
+
+/**
+ * Parse argv with `cli` (from captureCli). `extra` lists the tool's own
+ * option names (cac's camelCase and short letters). Unknown options are a
+ * UsageError. With `needIface`, a missing interface falls back to the default
+ * route's. Returns null when --help was shown.
+ */
+export function parseCapture(cli: Cac, argv: string[], extra: string[] = [], needIface = true): CaptureFlags | null {
+  let parsed: { args: string[]; options: Record<string, unknown> };
+  try {
+    parsed = cli.parse(["node", cli.name, ...argv], { run: false });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const o = parsed.options;
+  if (o.help || o.h) return null;
+  const known = new Set([...COMMON, ...extra]);
+  for (const k of Object.keys(o)) {
+    if (!known.has(k)) throw new UsageError(`unknown option ${k.length === 1 ? "-" : "--"}${k}: see --help`);
+  }
+  const args = parsed.args.map(String);
+  let iface = o.interface !== undefined ? String(o.interface) : "";
+  if (o.interface === true || o.interface === "") throw new UsageError("-i needs an interface name");
+  if (!iface && !o.read && args.length) iface = args.shift()!;
+  if (!iface && !o.read && needIface) iface = defaultInterface();
+  const wait = String(o.wait ?? "poll");
+  if (wait !== "busy" && wait !== "poll" && wait !== "adaptive") {
+    throw new UsageError(`--wait must be busy, poll or adaptive, got '${wait}'`);
+  }
+  return {
+    iface,
+    count: o.count === undefined ? 0 : num("-c (count)", o.count, 1, Number.MAX_SAFE_INTEGER),
+    duration: o.duration === undefined ? 0 : num("--duration", o.duration, 0.001, 1e9, false),
+    snaplen: o.snaplen === undefined ? undefined : num("-s (snaplen)", o.snaplen, 1, 262144),
+    ringMb: o.ringMb === undefined ? undefined : num("--ring-mb", o.ringMb, 1, 16384, false),
+    wait,
+    sampling: o.sampling === undefined ? 1 : num("--sampling", o.sampling, 1, 2 ** 31),
+    json: o.json === true,
+    read: typeof o.r === "string" ? o.r : typeof o.read === "string" ? o.read : undefined,
+    write: typeof o.w === "string" ? o.w : typeof o.write === "string" ? o.write : undefined,
+    filter: args.join(" "),
+    raw: o,
+  };
+}
+
+/** Ring options from the flags. */
+export function ringOptions(f: CaptureFlags): RingOptions {
+  return { snaplen: f.snaplen, ringMb: f.ringMb, wait: f.wait, sampling: f.sampling, filter: f.filter };
+}
+
+/** The interface of the default route (IPv4, then IPv6), else the first up non-loopback one, else "lo". */
+export function defaultInterface(): string {
+  try {
+    for (const line of readFileSync("/proc/net/route", "utf8").split("\n").slice(1)) {
+      const c = line.trim().split(/\s+/);
+      if (c.length > 2 && c[1] === "00000000" && c[7] === "00000000") return c[0];
+    }
+    for (const line of readFileSync("/proc/net/ipv6_route", "utf8").split("\n")) {
+      const c = line.trim().split(/\s+/);
+      if (c.length >= 10 && /^0+$/.test(c[0]) && c[1] === "00" && c[9] !== "lo") return c[9];
+    }
+  } catch {
+    // no procfs: fall through
+  }
+  return "lo";
+}
+
+/**
+ * Run a tool's main: maps errors to one stderr line and DESIGN.md exit codes.
+ * `started()` marks the moment the capture started: errors before it exit 2,
+ * after it exit 1.
+ */
+export async function main(fn: (started: () => void) => Promise<number | void>): Promise<never> {
+  let begun = false;
+  let code = 0;
+  try {
+    code = (await fn(() => (begun = true))) ?? 0;
+  } catch (e) {
+    const msg = e instanceof UsageError || e instanceof RingError ? e.message : String((e as Error)?.message ?? e);
+    console.error(`${process.argv[1]?.split("/").pop() ?? "ringcap"}: ${msg}`);
+    code = begun ? 1 : 2;
+  }
+  process.exit(code);
+}
+
+/** Format a number with thousands separators (what pcount prints). */
+export function fmt(n: number, digits = 0): string {
+  return n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}

@@ -1,0 +1,117 @@
+/**
+ * `run()`: the read loop every tool shares (pcount, topn, dump, the probe).
+ *
+ * It reads packets from a live `Ring` or a file reader and calls
+ * `onPacket(p)` for each one, synchronously, in bursts of up to 65,536;
+ * between bursts it checks the clock (ticks, `--duration`), the stop flag
+ * (SIGINT/SIGTERM) and lets the event loop turn, so signals stay responsive
+ * at any rate. It waits for the ring only when it is empty (one FFI call per
+ * empty ring, none per packet). Files end at end of file.
+ *
+ * @example
+ * ```ts
+ * import { Ring } from "./ring.ts";
+ * import { run } from "./run.ts";
+ * const ring = await Ring.open("lo");
+ * let n = 0;
+ * const end = await run(ring, () => n++, { duration: 2, onTick: (s) => console.log(s, n) });
+ * console.log(end.reason, n);
+ * ring.close();
+ * ```
+ */
+import process from "node:process";
+import type { Packet, PacketSource } from "./packet.ts";
+
+/** Options of `run`. */
+export interface RunOptions {
+  /** Stop after this many packets (tcpdump -c); 0 = no limit. */
+  count?: number;
+  /** Stop after this many seconds (--duration); 0 = no limit. */
+  duration?: number;
+  /** Called about every `tickMs` ms with the seconds since start. */
+  onTick?: (seconds: number) => void;
+  /** Tick period; default 1000 ms. */
+  tickMs?: number;
+  /** Stop on SIGINT/SIGTERM (default true). */
+  handleSignals?: boolean;
+}
+
+/** Why `run` ended and what it read. */
+export interface RunResult {
+  reason: "count" | "duration" | "signal" | "eof";
+  /** Packets handed to onPacket. */
+  read: number;
+  /** Seconds from start to end. */
+  seconds: number;
+}
+
+/** A live source can wait for packets; a file source ends. */
+interface Waitable {
+  wait(timeoutMs: number): Promise<boolean>;
+}
+
+const BURST = 65536;
+const turn = () => new Promise<void>((r) => setImmediate(r));
+
+/** Read packets until count, duration, a signal or end of file. See the module doc. */
+export async function run(
+  src: PacketSource,
+  onPacket: (p: Packet) => void,
+  o: RunOptions = {},
+): Promise<RunResult> {
+  const count = o.count ?? 0;
+  const durationMs = (o.duration ?? 0) * 1000;
+  const tickMs = o.tickMs ?? 1000;
+  const live = typeof (src as unknown as Waitable).wait === "function";
+  const t0 = performance.now();
+  let nextTick = t0 + tickMs;
+  let read = 0;
+  let stopped = false;
+  const stop = () => (stopped = true);
+  if (o.handleSignals !== false) {
+    process.on("SIGINT", stop);
+    process.on("SIGTERM", stop);
+  }
+  let reason: RunResult["reason"] = "signal";
+  try {
+    for (;;) {
+      let burst = count ? Math.min(BURST, count - read) : BURST;
+      let got = 0;
+      for (let p = burst > 0 ? src.next() : null; p; p = --burst > 0 ? src.next() : null) {
+        onPacket(p);
+        got++;
+      }
+      read += got;
+      const now = performance.now();
+      if (o.onTick && now >= nextTick) {
+        o.onTick((now - t0) / 1000);
+        nextTick += tickMs * Math.max(1, Math.ceil((now - nextTick) / tickMs));
+      }
+      if (count && read >= count) {
+        reason = "count";
+        break;
+      }
+      if (durationMs && now - t0 >= durationMs) {
+        reason = "duration";
+        break;
+      }
+      if (stopped) break;
+      if (got === 0 && !live) {
+        reason = "eof";
+        break;
+      }
+      if (got < BURST && live) {
+        const left = durationMs ? durationMs - (now - t0) : 100;
+        await (src as unknown as Waitable).wait(Math.max(1, Math.min(100, left, nextTick - now)));
+      } else {
+        await turn();
+      }
+    }
+  } finally {
+    if (o.handleSignals !== false) {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+    }
+  }
+  return { reason, read, seconds: (performance.now() - t0) / 1000 };
+}
