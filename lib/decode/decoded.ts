@@ -55,6 +55,17 @@ export class Decoded {
   icmpCode = -1;
   /** Offset in Packet.data of the L4 payload, -1 if none. */
   payloadOffset = -1;
+  /** TCP header length in bytes (data offset × 4), 0 if not TCP. */
+  tcpHeaderLength = 0;
+  /** Offset in Packet.data just past the IP datagram by its length field (may exceed the capture), -1 if not IP. */
+  l3End = -1;
+
+  // --- ARP (etherType 0x0806, Ethernet/IPv4 ARP only) ---
+  /** ARP opcode (1 request, 2 reply), -1 if not ARP. */
+  arpOp = -1;
+  /** ARP sender / target protocol (IPv4) addresses as uint32, 0 if not ARP. */
+  arpSenderIp = 0;
+  arpTargetIp = 0;
 
   // --- health ---
   /** The capture ended inside a header (decoding stopped at the last complete layer). */
