@@ -136,6 +136,7 @@ export class V3Ring extends Ring {
 
   ready(): boolean {
     if (this.#left > 0) return true;
+    if (this.closed) return false;
     if (this.#inBlock) this.#release();
     return (Atomics.load(this.#u32, (this.#blkOff + this.#st) >>> 2) & this.#user) !== 0;
   }
@@ -143,6 +144,7 @@ export class V3Ring extends Ring {
   next(): Packet | null {
     const u32 = this.#u32;
     if (this.#left === 0) {
+      if (this.closed) return null;
       for (;;) {
         if (this.#inBlock) this.#release();
         const b = this.#blkOff;
@@ -176,6 +178,7 @@ export class V3Ring extends Ring {
     this.#u32 = new Uint32Array(EMPTY);
     this.#view = new DataView(EMPTY);
     this.#left = 0;
+    this.#inBlock = false;
     detachBuffer(this.#buf);
   }
 }

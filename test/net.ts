@@ -1,0 +1,106 @@
+/**
+ * Test networks: a veth pair whose sender end lives in a network namespace
+ * the test creates (and always removes), and whose capture end stays in the
+ * test's namespace with IPv6 off and no address, so the only frames on it
+ * are the ones the test sends. Frames come from libring/build/txframes run
+ * inside the namespace (see test/frames.ts for their exact bytes).
+ *
+ * @example
+ * ```ts
+ * using net = VethPair.create("ring");
+ * net.send(100);          // 100 distinct frames arrive on net.host
+ * ```
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import process from "node:process";
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
+export const TXFRAMES = join(ROOT, "libring", "build", "txframes");
+
+function sh(cmd: string, args: string[], allowFail = false): string {
+  const r = spawnSync(cmd, args, { encoding: "utf8" });
+  if (r.status !== 0 && !allowFail) {
+    throw new Error(`${cmd} ${args.join(" ")} failed (${r.status}): ${r.stderr || r.error}`);
+  }
+  return r.stdout ?? "";
+}
+
+let serial = 0;
+
+/** A veth pair: `host` (capture here) in our namespace, `peer` in namespace `ns`. */
+export class VethPair implements Disposable {
+  private constructor(readonly ns: string, readonly host: string, readonly peer: string) {}
+
+  /** Create it; `tag` (≤ 4 chars) keeps names readable in `ip link`. */
+  static create(tag: string): VethPair {
+    const id = `${tag.slice(0, 4)}${process.pid % 100000}${serial++}`;
+    const ns = `rcns${id}`, host = `rch${id}`.slice(0, 15), peer = `rcp${id}`.slice(0, 15);
+    sh("ip", ["netns", "add", ns]);
+    const v = new VethPair(ns, host, peer);
+    try {
+      sh("ip", [
+        "link", "add", "name", host, "numtxqueues", "1", "numrxqueues", "1", "type", "veth",
+        "peer", "name", peer, "numtxqueues", "1", "numrxqueues", "1", "netns", ns,
+      ]);
+      sh("sysctl", ["-qw", `net.ipv6.conf.${host}.disable_ipv6=1`]);
+      sh("ip", ["netns", "exec", ns, "sysctl", "-qw", `net.ipv6.conf.${peer}.disable_ipv6=1`]);
+      sh("ip", ["link", "set", "dev", host, "up"]);
+      sh("ip", ["-n", ns, "link", "set", "dev", peer, "up"]);
+      sh("ip", ["-n", ns, "link", "set", "dev", "lo", "up"]);
+    } catch (e) {
+      v.destroy();
+      throw e;
+    }
+    return v;
+  }
+
+  /** Send `count` frames from the namespace (txframes options: seed, min, max, pps, vlan). */
+  send(count: number, opts: { seed?: number; min?: number; max?: number; pps?: number; vlan?: number } = {}): void {
+    const args = ["netns", "exec", this.ns, TXFRAMES, this.peer, String(count)];
+    for (const [k, v] of Object.entries(opts)) if (v !== undefined) args.push(`--${k}`, String(v));
+    execFileSync("ip", args, { stdio: ["ignore", "ignore", "inherit"] });
+  }
+
+  /** The capture end's interface index. */
+  get hostIndex(): number {
+    return Number(readFileSync(`/sys/class/net/${this.host}/ifindex`, "utf8"));
+  }
+
+  destroy(): void {
+    sh("ip", ["link", "del", this.host], true);
+    sh("ip", ["netns", "del", this.ns], true);
+  }
+
+  [Symbol.dispose](): void {
+    this.destroy();
+  }
+}
+
+/** Can this process make namespaces and send frames? (root + iproute2 + txframes) */
+export function netReason(): string | null {
+  if (typeof process.getuid !== "function" || process.getuid() !== 0) return "needs root for network namespaces";
+  if (!existsSync(TXFRAMES)) return "libring/build/txframes is not built (make -C libring)";
+  if (spawnSync("ip", ["-V"]).status !== 0) return "iproute2 (ip) is not installed";
+  return null;
+}
+
+/** Wait until a packet socket is bound to ifindex (the capture under test is listening). */
+export async function waitForPacketSocket(ifindex: number, timeoutMs = 10_000): Promise<void> {
+  const t0 = Date.now();
+  while (Date.now() - t0 < timeoutMs) {
+    const lines = readFileSync("/proc/net/packet", "utf8").trim().split("\n").slice(1);
+    if (lines.some((l) => Number(l.trim().split(/\s+/)[4]) === ifindex)) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`no packet socket bound to ifindex ${ifindex} after ${timeoutMs} ms`);
+}
+
+/** argv to run a TS script under the runtime running the tests. */
+export function runtimeArgv(script: string, args: string[]): [string, string[]] {
+  // deno-lint-ignore no-explicit-any
+  const isBun = typeof (globalThis as any).Bun !== "undefined";
+  return [process.execPath, isBun ? ["run", script, ...args] : ["run", "-A", script, ...args]];
+}
