@@ -239,7 +239,8 @@ export abstract class Ring implements PacketSource, Disposable, AsyncIterable<Ba
   async wait(timeoutMs = 100): Promise<boolean> {
     if (this.#closed) throw new RingError("EBADF", `${this.iface}: the capture is closed`);
     if (this.ready()) return true;
-    const rc = await this.lib.wait(this.handle, this.cursor(), timeoutMs);
+    const ms = Number.isFinite(timeoutMs) ? Math.max(0, Math.min(2 ** 31 - 1, Math.ceil(timeoutMs))) : 100;
+    const rc = await this.lib.wait(this.handle, this.cursor(), ms);
     if (this.lib.runtime === "bun") await new Promise((r) => setImmediate(r));
     if (this.#closed) return false;
     unwrap(rc, this.iface, this.lib);

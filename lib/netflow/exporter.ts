@@ -1,0 +1,189 @@
+/**
+ * UDP export to one or more collectors (IPv4 or IPv6), over node:dgram
+ * (works the same under Bun and Deno), plus `createEncoder` to pick the
+ * v5/v9/IPFIX encoder by version number.
+ *
+ * Every datagram goes to every collector. `send()` never blocks the packet
+ * loop; `close()` waits until every queued datagram has left.
+ *
+ * @module
+ */
+import dgram from "node:dgram";
+import { lookup } from "node:dns/promises";
+import { isIP } from "node:net";
+import type { EncoderOptions, FlowEncoder, NetflowVersion } from "./encoder.ts";
+import { V5Encoder } from "./v5.ts";
+import { V9Encoder } from "./v9.ts";
+import { IpfixEncoder } from "./ipfix.ts";
+
+/** A collector address: host (IP literal or name) and UDP port. */
+export interface Collector {
+  host: string;
+  port: number;
+}
+
+/**
+ * Parse `HOST:PORT`, `[IPv6]:PORT` or `IPv6-literal:PORT`; throws a one-line message otherwise.
+ *
+ * @example
+ * ```ts
+ * import { parseCollector } from "./exporter.ts";
+ * parseCollector("127.0.0.1:2055"); // { host: "127.0.0.1", port: 2055 }
+ * parseCollector("[::1]:4739");     // { host: "::1", port: 4739 }
+ * ```
+ */
+export function parseCollector(s: string): Collector {
+  const m = /^\[([^\]]+)\]:(\d+)$/.exec(s) ?? /^(.*):(\d+)$/.exec(s);
+  const port = m ? Number(m[2]) : NaN;
+  const host = m?.[1] ?? "";
+  if (!m || !host || !(port >= 1 && port <= 65535)) {
+    throw new Error(`bad collector "${s}": expected HOST:PORT or [IPv6]:PORT, e.g. 127.0.0.1:2055`);
+  }
+  if (host.includes(":") && isIP(host) !== 6) throw new Error(`bad collector "${s}": "${host}" is not an IPv6 address`);
+  if (/^[\d.]+$/.test(host) && isIP(host) !== 4) throw new Error(`bad collector "${s}": "${host}" is not an IPv4 address`);
+  return { host, port };
+}
+
+/** Export counters. */
+export interface ExporterStats {
+  /** Datagrams handed to the sockets (one per collector). */
+  sent: number;
+  /** Bytes of those datagrams. */
+  bytes: number;
+  /** Sends that failed (e.g. ICMP port unreachable reported back). */
+  errors: number;
+}
+
+/**
+ * Sends export datagrams to every collector.
+ *
+ * @example
+ * ```ts
+ * import { UdpExporter } from "./exporter.ts";
+ * const ex = await UdpExporter.open(["127.0.0.1:2055", "[::1]:2055"]);
+ * ex.send(new Uint8Array([0, 5, 0, 0]));
+ * await ex.close();
+ * ```
+ */
+export class UdpExporter {
+  /** Counters. */
+  readonly stats: ExporterStats = { sent: 0, bytes: 0, errors: 0 };
+  /** The last send error, if any (for the status line). */
+  lastError: string | undefined;
+  private pending = 0;
+  private drained: (() => void) | undefined;
+
+  private constructor(
+    private readonly targets: { socket: dgram.Socket; host: string; port: number }[],
+    private readonly sockets: dgram.Socket[],
+  ) {}
+
+  /**
+   * Resolve the collectors and open one UDP socket per address family.
+   * Throws a one-line message for a bad address or a name that does not resolve.
+   *
+   * @example
+   * ```ts
+   * import { UdpExporter } from "./exporter.ts";
+   * const ex = await UdpExporter.open(["127.0.0.1:2055"]);
+   * await ex.close();
+   * ```
+   */
+  static async open(collectors: readonly (string | Collector)[]): Promise<UdpExporter> {
+    if (collectors.length === 0) throw new Error("no collector: give at least one -n HOST:PORT");
+    const parsed = collectors.map((c) => typeof c === "string" ? parseCollector(c) : c);
+    const resolved: { host: string; port: number; family: 4 | 6 }[] = [];
+    for (const c of parsed) {
+      let host = c.host, fam = isIP(host);
+      if (fam === 0) {
+        try {
+          const a = await lookup(host);
+          host = a.address;
+          fam = a.family;
+        } catch {
+          throw new Error(`collector "${c.host}" does not resolve: use an IP address or a known host name`);
+        }
+      }
+      resolved.push({ host, port: c.port, family: fam === 6 ? 6 : 4 });
+    }
+    const sockets = new Map<4 | 6, dgram.Socket>();
+    const ex = new UdpExporter([], []);
+    for (const r of resolved) {
+      let s = sockets.get(r.family);
+      if (!s) {
+        s = dgram.createSocket(r.family === 6 ? "udp6" : "udp4");
+        s.on("error", (e: Error) => {
+          ex.stats.errors++;
+          ex.lastError = e.message;
+        });
+        sockets.set(r.family, s);
+        ex.sockets.push(s);
+      }
+      ex.targets.push({ socket: s, host: r.host, port: r.port });
+    }
+    return ex;
+  }
+
+  /** Datagrams queued and not yet sent. */
+  get queued(): number {
+    return this.pending;
+  }
+
+  /** Send one datagram to every collector (the buffer must not change afterwards). */
+  send(datagram: Uint8Array): void {
+    for (const t of this.targets) {
+      this.pending++;
+      this.stats.sent++;
+      this.stats.bytes += datagram.length;
+      t.socket.send(datagram, t.port, t.host, (err: Error | null) => {
+        if (err) {
+          this.stats.errors++;
+          this.lastError = err.message;
+        }
+        if (--this.pending === 0 && this.drained) this.drained();
+      });
+    }
+  }
+
+  /** Resolves when every queued datagram has been sent. */
+  flushed(): Promise<void> {
+    if (this.pending === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const prev = this.drained;
+      this.drained = () => {
+        this.drained = undefined;
+        prev?.();
+        resolve();
+      };
+    });
+  }
+
+  /** Wait for queued datagrams, then close the sockets. */
+  async close(): Promise<void> {
+    await this.flushed();
+    for (const s of this.sockets) await new Promise<void>((r) => s.close(() => r()));
+  }
+}
+
+/**
+ * The encoder for NetFlow `version` 5, 9 or 10 (IPFIX).
+ *
+ * @example
+ * ```ts
+ * import { createEncoder, UdpExporter } from "./exporter.ts";
+ * const ex = await UdpExporter.open(["127.0.0.1:2055"]);
+ * const enc = createEncoder(10, { emit: (d) => ex.send(d), sampling: { interval: 1 } });
+ * ```
+ */
+export function createEncoder(version: NetflowVersion, opts: EncoderOptions): FlowEncoder {
+  switch (version) {
+    case 5:
+      return new V5Encoder(opts);
+    case 9:
+      return new V9Encoder(opts);
+    case 10:
+      return new IpfixEncoder(opts);
+    default:
+      throw new Error(`unknown NetFlow version ${version}: use 5, 9 or 10 (IPFIX)`);
+  }
+}
