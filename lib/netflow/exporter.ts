@@ -39,8 +39,12 @@ export function parseCollector(s: string): Collector {
   if (!m || !host || !(port >= 1 && port <= 65535)) {
     throw new Error(`bad collector "${s}": expected HOST:PORT or [IPv6]:PORT, e.g. 127.0.0.1:2055`);
   }
-  if (host.includes(":") && isIP(host) !== 6) throw new Error(`bad collector "${s}": "${host}" is not an IPv6 address`);
-  if (/^[\d.]+$/.test(host) && isIP(host) !== 4) throw new Error(`bad collector "${s}": "${host}" is not an IPv4 address`);
+  if (host.includes(":") && isIP(host) !== 6) {
+    throw new Error(`bad collector "${s}": "${host}" is not an IPv6 address`);
+  }
+  if (/^[\d.]+$/.test(host) && isIP(host) !== 4) {
+    throw new Error(`bad collector "${s}": "${host}" is not an IPv4 address`);
+  }
   return { host, port };
 }
 

@@ -2,7 +2,7 @@
  * IPFIX encoder (RFC 7011): 16-byte message header (version 10, length,
  * export time, sequence number = data records sent before this message in
  * this observation domain, domain id), template set 2, options template set 3
- * (sampling), data sets 256/257 with IANA elements and absolute millisecond
+ * (sampling: samplingPacketInterval/Space, RFC 7014), data sets 256/257 with IANA elements and absolute millisecond
  * times. `close()` sends a template withdrawal (field count 0) for every
  * template before the exporter goes away.
  *
@@ -44,6 +44,12 @@ export class IpfixEncoder extends TemplateEncoder {
       optionsTemplateSetId: 3,
       fields: IPFIX_FIELDS,
       samplingScope: [IE.observationDomainId, 4],
+      // RFC 7014 systematic/random 1-in-N: 1 packet selected per N (interval 1, space N-1), plus the
+      // algorithm as samplingAlgorithm (35); no selectorId, so collectors apply it to the whole domain
+      samplingFields: [[IE.samplingPacketInterval, 4], [IE.samplingPacketSpace, 4], [
+        IE.samplingAlgorithm,
+        1,
+      ]],
     });
     this.withdraw = opts.withdrawOnClose ?? true;
     this.hasOptions = (opts.sampling?.interval ?? 1) > 1;

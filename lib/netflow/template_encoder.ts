@@ -4,7 +4,7 @@
  * Templates go out in the first datagram and again every
  * `templateRefreshPackets` datagrams or `templateRefreshSeconds` seconds of
  * export time; with sampling, an options template and one options record
- * (samplingInterval 34, samplingAlgorithm 35) travel with them.
+ * describing it travel with them (fields chosen by v9.ts / ipfix.ts).
  * v9.ts and ipfix.ts supply the header and the numbering.
  *
  * @module
@@ -37,6 +37,8 @@ export interface TemplateFormat {
   fields: { readonly v4: readonly Field[]; readonly v6: readonly Field[] };
   /** Scope of the sampling options record: [element id, length]. */
   samplingScope: Field;
+  /** Fields of the sampling options record (34, 35, 305, 306 are understood). */
+  samplingFields: readonly Field[];
 }
 
 /**
@@ -199,7 +201,7 @@ export abstract class TemplateEncoder implements FlowEncoder {
     this.off = writeTemplate(this.view, this.off, TEMPLATE_V6, f.fields.v6);
     this.count += 2;
     if (this.sampling === 1) return;
-    const options: Field[] = [[IE.samplingInterval, 4], [IE.samplingAlgorithm, 1]];
+    const options = f.samplingFields;
     this.openSet(f.optionsTemplateSetId);
     if (f.version === 9) {
       // v9: template id, scope length (bytes), option length (bytes), then the fields
@@ -213,9 +215,19 @@ export abstract class TemplateEncoder implements FlowEncoder {
     this.openSet(TEMPLATE_SAMPLING);
     putUint(this.view, this.off, f.samplingScope[1], this.sourceId);
     this.off += f.samplingScope[1];
-    this.view.setUint32(this.off, this.sampling);
-    this.view.setUint8(this.off + 4, this.samplingAlgorithm);
-    this.off += 5;
+    for (const [ie, len] of options) {
+      const value = ie === IE.samplingInterval
+        ? this.sampling
+        : ie === IE.samplingAlgorithm
+        ? this.samplingAlgorithm
+        : ie === IE.samplingPacketInterval
+        ? 1
+        : ie === IE.samplingPacketSpace
+        ? this.sampling - 1
+        : 0;
+      putUint(this.view, this.off, len, value);
+      this.off += len;
+    }
     this.count++;
     this.dataCount++;
   }

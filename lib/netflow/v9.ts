@@ -2,13 +2,14 @@
  * NetFlow v9 encoder (RFC 3954): 20-byte header (count of all records,
  * sysUptime, export seconds, datagram sequence number, source id), template
  * flowset 0 with the IPv4 and IPv6 templates, options template flowset 1 for
- * sampling, data flowsets 256/257. Flow times are sysUptime milliseconds.
+ * sampling (scope System, SAMPLING_INTERVAL), data flowsets 256/257. Flow
+ * times are sysUptime milliseconds.
  *
  * @module
  */
 import type { EncoderOptions } from "./encoder.ts";
 import { TemplateEncoder } from "./template_encoder.ts";
-import { uptime, V9_FIELDS } from "./templates.ts";
+import { IE, uptime, V9_FIELDS } from "./templates.ts";
 
 /**
  * NetFlow v9 encoder.
@@ -34,6 +35,8 @@ export class V9Encoder extends TemplateEncoder {
       optionsTemplateSetId: 1,
       fields: V9_FIELDS,
       samplingScope: [1, 4], // scope type 1: System
+      // SAMPLING_INTERVAL alone: nfdump up to 1.7.1 ignores the record when SAMPLING_ALGORITHM (35) is in it
+      samplingFields: [[IE.samplingInterval, 4]],
     });
   }
 
