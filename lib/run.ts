@@ -51,6 +51,17 @@ interface Waitable {
 }
 
 const BURST = 65536;
+
+/** SIGINT/SIGTERM set this flag. Handlers are installed once and never removed:
+ * removing the last listener under Deno lets a just-handled signal kill the process. */
+const signals = { stop: false, installed: false };
+function installSignals(): void {
+  if (signals.installed) return;
+  signals.installed = true;
+  const stop = () => (signals.stop = true);
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}
 const turn = () => new Promise<void>((r) => setImmediate(r));
 
 /** Read packets until count, duration, a signal or end of file. See the module doc. */
@@ -66,51 +77,40 @@ export async function run(
   const t0 = performance.now();
   let nextTick = t0 + tickMs;
   let read = 0;
-  let stopped = false;
-  const stop = () => (stopped = true);
-  if (o.handleSignals !== false) {
-    process.on("SIGINT", stop);
-    process.on("SIGTERM", stop);
-  }
+  const handle = o.handleSignals !== false;
+  if (handle) installSignals();
   let reason: RunResult["reason"] = "signal";
-  try {
-    for (;;) {
-      let burst = count ? Math.min(BURST, count - read) : BURST;
-      let got = 0;
-      for (let p = burst > 0 ? src.next() : null; p; p = --burst > 0 ? src.next() : null) {
-        onPacket(p);
-        got++;
-      }
-      read += got;
-      const now = performance.now();
-      if (o.onTick && now >= nextTick) {
-        o.onTick((now - t0) / 1000);
-        nextTick += tickMs * Math.max(1, Math.ceil((now - nextTick) / tickMs));
-      }
-      if (count && read >= count) {
-        reason = "count";
-        break;
-      }
-      if (durationMs && now - t0 >= durationMs) {
-        reason = "duration";
-        break;
-      }
-      if (stopped) break;
-      if (got === 0 && !live) {
-        reason = "eof";
-        break;
-      }
-      if (got < BURST && live) {
-        const left = durationMs ? durationMs - (now - t0) : 100;
-        await (src as unknown as Waitable).wait(Math.max(1, Math.min(100, left, nextTick - now)));
-      } else {
-        await turn();
-      }
+  for (;;) {
+    let burst = count ? Math.min(BURST, count - read) : BURST;
+    let got = 0;
+    for (let p = burst > 0 ? src.next() : null; p; p = --burst > 0 ? src.next() : null) {
+      onPacket(p);
+      got++;
     }
-  } finally {
-    if (o.handleSignals !== false) {
-      process.off("SIGINT", stop);
-      process.off("SIGTERM", stop);
+    read += got;
+    const now = performance.now();
+    if (o.onTick && now >= nextTick) {
+      o.onTick((now - t0) / 1000);
+      nextTick += tickMs * Math.max(1, Math.ceil((now - nextTick) / tickMs));
+    }
+    if (count && read >= count) {
+      reason = "count";
+      break;
+    }
+    if (durationMs && now - t0 >= durationMs) {
+      reason = "duration";
+      break;
+    }
+    if (handle && signals.stop) break;
+    if (got === 0 && !live) {
+      reason = "eof";
+      break;
+    }
+    if (got < BURST && live) {
+      const left = durationMs ? durationMs - (now - t0) : 100;
+      await (src as unknown as Waitable).wait(Math.max(1, Math.min(100, left, nextTick - now)));
+    } else {
+      await turn();
     }
   }
   return { reason, read, seconds: (performance.now() - t0) / 1000 };

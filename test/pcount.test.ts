@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { join } from "node:path";
+import process from "node:process";
 import { skip, test } from "./harness.ts";
 import { netReason, ROOT, runtimeArgv, VethPair, waitForPacketSocket } from "./net.ts";
 import { frame } from "./frames.ts";
@@ -42,7 +43,9 @@ test("pcount: --json counts exactly the frames sent; SIGINT prints stats and exi
   const N = 5000;
   net.send(N);
   await new Promise((r) => setTimeout(r, 300));
-  p.child.kill("SIGINT");
+  // process.kill, not child.kill: Deno's child_process reports a signal
+  // exit after child.kill() whatever the child's real exit code was.
+  process.kill(p.child.pid!, "SIGINT");
   const r = await p.done;
   assert.equal(r.code, 0, r.err);
   const last = JSON.parse(r.out.trim().split("\n").pop()!);
