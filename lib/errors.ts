@@ -57,5 +57,8 @@ export function unwrap(
   if (rc >= 0) return rc;
   const detail = lib.error();
   const base = lib.strerror(rc);
-  throw new RingError(errnoName(rc), `${what}: ${base}${detail && !base.includes(detail) ? ` (${detail})` : ""}`);
+  throw new RingError(
+    errnoName(rc),
+    `${what}: ${base}${detail && !base.includes(detail) ? ` (${detail})` : ""}`,
+  );
 }

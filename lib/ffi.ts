@@ -100,7 +100,10 @@ export function libraryPath(): string {
   const here = dirname(fileURLToPath(import.meta.url));
   const p = join(here, "..", "libring", "build", "libring.so");
   if (!existsSync(p)) {
-    throw new RingError("ENOENT", `libring is not built (${p} missing): run \`make -C libring\` or \`npm run build\``);
+    throw new RingError(
+      "ENOENT",
+      `libring is not built (${p} missing): run \`make -C libring\` or \`npm run build\``,
+    );
   }
   return p;
 }

@@ -24,7 +24,7 @@
  * console.log(ring.stats());
  * ```
  */
-import { native, type Native, OPTS, OPTS_SIZE } from "./ffi.ts";
+import { type Native, native, OPTS, OPTS_SIZE } from "./ffi.ts";
 import { RingError, unwrap } from "./errors.ts";
 import type { CaptureStats, Packet, PacketSource } from "./packet.ts";
 
@@ -76,7 +76,10 @@ export function encodeOptions(o: RingOptions): Uint8Array {
   if (o.ringBytes !== undefined) ring = intOption("ringBytes", o.ringBytes, 4096, 16 * 2 ** 30);
   else if (o.ringMb !== undefined) {
     if (typeof o.ringMb !== "number" || !(o.ringMb >= 1 / 256 && o.ringMb <= 16384)) {
-      throw new RingError("EINVAL", `ring size (--ring-mb) must be a number from 0.004 to 16384, got ${o.ringMb}`);
+      throw new RingError(
+        "EINVAL",
+        `ring size (--ring-mb) must be a number from 0.004 to 16384, got ${o.ringMb}`,
+      );
     }
     ring = Math.floor(o.ringMb * 2 ** 20);
   }

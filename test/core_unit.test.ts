@@ -38,7 +38,9 @@ test("options: struct lr_opts is encoded at the C offsets with defaults", () => 
   assert.equal(dv.getBigUint64(OPTS.ring_bytes, true), 64n << 20n);
   assert.equal(dv.getUint32(OPTS.snaplen, true), 65535);
   assert.equal(dv.getUint32(OPTS.sampling, true), 1);
-  const c = new DataView(encodeOptions({ wait: "adaptive", promisc: false, direction: "in", snaplen: 128, ringMb: 2 }).buffer);
+  const c = new DataView(
+    encodeOptions({ wait: "adaptive", promisc: false, direction: "in", snaplen: 128, ringMb: 2 }).buffer,
+  );
   assert.equal(c.getUint32(OPTS.wait_mode, true), 2);
   assert.equal(c.getUint32(OPTS.flags, true), 1 | 4);
   assert.equal(c.getUint32(OPTS.snaplen, true), 128);
@@ -60,7 +62,10 @@ test("options: bad values throw RingError EINVAL naming the option", () => {
     [{ backend: "magic" }, /backend/],
   ];
   for (const [o, re] of bad) {
-    assert.throws(() => encodeOptions(o), (e: unknown) => e instanceof RingError && e.code === "EINVAL" && re.test(e.message));
+    assert.throws(
+      () => encodeOptions(o),
+      (e: unknown) => e instanceof RingError && e.code === "EINVAL" && re.test(e.message),
+    );
   }
 });
 
@@ -68,13 +73,19 @@ test("errors: -errno maps to a typed RingError with a message that says what to 
   const lib = await native();
   assert.equal(errnoName(-19), "ENODEV");
   assert.equal(errnoName(-1), "EPERM");
-  assert.throws(() => unwrap(-1, "eth9", lib), (e: unknown) => e instanceof RingError && e.code === "EPERM" && /CAP_NET_RAW/.test(e.message));
+  assert.throws(
+    () => unwrap(-1, "eth9", lib),
+    (e: unknown) => e instanceof RingError && e.code === "EPERM" && /CAP_NET_RAW/.test(e.message),
+  );
   assert.throws(() => unwrap(-12, "eth9", lib), /--ring-mb/);
   assert.equal(unwrap(3, "x", lib), 3);
 });
 
 test("errors: unknown interface is ENODEV, bad filter is EBADMSG with libpcap's message", async () => {
-  await assert.rejects(Ring.open("nosuch0"), (e: unknown) => e instanceof RingError && e.code === "ENODEV" && /nosuch0/.test(e.message));
+  await assert.rejects(
+    Ring.open("nosuch0"),
+    (e: unknown) => e instanceof RingError && e.code === "ENODEV" && /nosuch0/.test(e.message),
+  );
   await assert.rejects(Ring.open(""), (e: unknown) => e instanceof RingError && e.code === "ENODEV");
   if (!isRoot()) return;
   await assert.rejects(
@@ -87,6 +98,7 @@ test("errors: forcing the module backend when it is not loaded is a clear error"
   if (!isRoot()) skip("needs root to reach backend selection");
   await assert.rejects(
     Ring.open("lo", { backend: "ring" }),
-    (e: unknown) => e instanceof RingError && e.code === "EPROTONOSUPPORT" && /modprobe ringcap|module/.test(e.message),
+    (e: unknown) =>
+      e instanceof RingError && e.code === "EPROTONOSUPPORT" && /modprobe ringcap|module/.test(e.message),
   );
 });

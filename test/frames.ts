@@ -33,5 +33,6 @@ export function frame(i: number, seed = 1, min = 60, max = 1514, vlan = -1): Uin
 
 /** The index i stored in a captured txframes frame (VLAN tag already stripped). */
 export function frameIndex(data: Uint8Array, offset: number): number {
-  return ((data[offset + 14] << 24) | (data[offset + 15] << 16) | (data[offset + 16] << 8) | data[offset + 17]) >>> 0;
+  return ((data[offset + 14] << 24) | (data[offset + 15] << 16) | (data[offset + 16] << 8) |
+    data[offset + 17]) >>> 0;
 }

@@ -42,8 +42,25 @@ export class VethPair implements Disposable {
     const v = new VethPair(ns, host, peer);
     try {
       sh("ip", [
-        "link", "add", "name", host, "numtxqueues", "1", "numrxqueues", "1", "type", "veth",
-        "peer", "name", peer, "numtxqueues", "1", "numrxqueues", "1", "netns", ns,
+        "link",
+        "add",
+        "name",
+        host,
+        "numtxqueues",
+        "1",
+        "numrxqueues",
+        "1",
+        "type",
+        "veth",
+        "peer",
+        "name",
+        peer,
+        "numtxqueues",
+        "1",
+        "numrxqueues",
+        "1",
+        "netns",
+        ns,
       ]);
       sh("sysctl", ["-qw", `net.ipv6.conf.${host}.disable_ipv6=1`]);
       sh("ip", ["netns", "exec", ns, "sysctl", "-qw", `net.ipv6.conf.${peer}.disable_ipv6=1`]);
@@ -58,7 +75,10 @@ export class VethPair implements Disposable {
   }
 
   /** Send `count` frames from the namespace (txframes options: seed, min, max, pps, vlan). */
-  send(count: number, opts: { seed?: number; min?: number; max?: number; pps?: number; vlan?: number } = {}): void {
+  send(
+    count: number,
+    opts: { seed?: number; min?: number; max?: number; pps?: number; vlan?: number } = {},
+  ): void {
     const args = ["netns", "exec", this.ns, TXFRAMES, this.peer, String(count)];
     for (const [k, v] of Object.entries(opts)) if (v !== undefined) args.push(`--${k}`, String(v));
     execFileSync("ip", args, { stdio: ["ignore", "ignore", "inherit"] });
@@ -81,7 +101,9 @@ export class VethPair implements Disposable {
 
 /** Can this process make namespaces and send frames? (root + iproute2 + txframes) */
 export function netReason(): string | null {
-  if (typeof process.getuid !== "function" || process.getuid() !== 0) return "needs root for network namespaces";
+  if (typeof process.getuid !== "function" || process.getuid() !== 0) {
+    return "needs root for network namespaces";
+  }
   if (!existsSync(TXFRAMES)) return "libring/build/txframes is not built (make -C libring)";
   if (spawnSync("ip", ["-V"]).status !== 0) return "iproute2 (ip) is not installed";
   return null;

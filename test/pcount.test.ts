@@ -90,7 +90,9 @@ test("pcount: exit 2 with one line for unknown interface, bad option, bad filter
 
 test("pcount: without CAP_NET_RAW it exits 2 naming the capability", () => {
   if (spawnSync("setpriv", ["--version"]).status !== 0) skip("setpriv (util-linux) is not installed");
-  if (typeof process.getuid !== "function" || process.getuid() !== 0) skip("dropping a capability needs root");
+  if (typeof process.getuid !== "function" || process.getuid() !== 0) {
+    skip("dropping a capability needs root");
+  }
   const r = runSync(["lo", "-c", "1"], ["setpriv", "--bounding-set=-net_raw", "--inh-caps=-net_raw", "--"]);
   assert.equal(r.code, 2, r.err);
   assert.match(r.err, /CAP_NET_RAW/);

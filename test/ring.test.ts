@@ -17,7 +17,12 @@ function needNet(): void {
 }
 
 /** Read until `want` packets arrived (or timeout), calling fn for each. */
-async function drain(ring: RingT, want: number, fn: (i: number, d: Uint8Array, off: number, cap: number, wire: number) => void, ms = 5000) {
+async function drain(
+  ring: RingT,
+  want: number,
+  fn: (i: number, d: Uint8Array, off: number, cap: number, wire: number) => void,
+  ms = 5000,
+) {
   let n = 0;
   const t0 = Date.now();
   while (n < want && Date.now() - t0 < ms) {
@@ -45,7 +50,12 @@ test("ring: N distinct frames 60..1514 B are captured exactly, byte for byte", a
     assert.ok(i < N, `frame index ${i} out of range`);
     seen[i]++;
     if (cap !== want.length || wire !== want.length) bad++;
-    else for (let b = 0; b < cap; b++) if (d[off + b] !== want[b]) { bad++; break; }
+    else {for (let b = 0; b < cap; b++) {
+        if (d[off + b] !== want[b]) {
+          bad++;
+          break;
+        }
+      }}
   });
   assert.equal(n, N, "captured count");
   assert.equal(bad, 0, "frames with wrong bytes or lengths");

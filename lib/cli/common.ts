@@ -69,15 +69,29 @@ export function captureCli(name: string, description: string): Cac {
 function num(name: string, v: unknown, min: number, max: number, integer = true): number {
   const n = typeof v === "number" ? v : typeof v === "string" && v.trim() !== "" ? Number(v) : NaN;
   if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-    throw new UsageError(`${name} must be ${integer ? "an integer" : "a number"} from ${min} to ${max}, got '${v}'`);
+    throw new UsageError(
+      `${name} must be ${integer ? "an integer" : "a number"} from ${min} to ${max}, got '${v}'`,
+    );
   }
   return n;
 }
 
 /** Option names (as cac stores them) that every capture tool accepts. */
 const COMMON = new Set([
-  "--", "i", "interface", "c", "count", "duration", "s", "snaplen", "ringMb", "wait", "sampling", "json",
-  "h", "help",
+  "--",
+  "i",
+  "interface",
+  "c",
+  "count",
+  "duration",
+  "s",
+  "snaplen",
+  "ringMb",
+  "wait",
+  "sampling",
+  "json",
+  "h",
+  "help",
 ]);
 
 /**
@@ -86,7 +100,12 @@ const COMMON = new Set([
  * UsageError. With `needIface`, a missing interface falls back to the default
  * route's. Returns null when --help was shown.
  */
-export function parseCapture(cli: Cac, argv: string[], extra: string[] = [], needIface = true): CaptureFlags | null {
+export function parseCapture(
+  cli: Cac,
+  argv: string[],
+  extra: string[] = [],
+  needIface = true,
+): CaptureFlags | null {
   let parsed: { args: string[]; options: Record<string, unknown> };
   try {
     parsed = cli.parse(["node", cli.name, ...argv], { run: false });
@@ -157,7 +176,9 @@ export async function main(fn: (started: () => void) => Promise<number | void>):
   try {
     code = (await fn(() => (begun = true))) ?? 0;
   } catch (e) {
-    const msg = e instanceof UsageError || e instanceof RingError ? e.message : String((e as Error)?.message ?? e);
+    const msg = e instanceof UsageError || e instanceof RingError
+      ? e.message
+      : String((e as Error)?.message ?? e);
     console.error(`${process.argv[1]?.split("/").pop() ?? "ringcap"}: ${msg}`);
     code = begun ? 1 : 2;
   }
