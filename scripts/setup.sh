@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# setup.sh [run|test|bench] — install what ringcap needs on a Debian machine
+# (as root), then build. Idempotent: installs only what is missing.
+#   run   : compiler + libpcap (to build libring) — enough to capture
+#   test  : + tcpdump, tshark, nfdump, iproute2, netsniff-ng, kernel headers,
+#           qemu, busybox, kmod, cpio (the VM that tests the kernel module)
+#   bench : same as test
+# npm packages (bun, deno, cac, typescript) come from package-lock.json via npm ci.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode="${1:-run}"
+
+pkgs=(build-essential libpcap-dev iproute2 procps util-linux)
+if [[ "$mode" != run ]]; then
+  pkgs+=(tcpdump tshark nfdump ethtool netsniff-ng iputils-ping linux-headers-amd64
+         qemu-system-x86 busybox-static kmod cpio)
+fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  if [[ $(id -u) != 0 ]]; then
+    echo "setup: missing Debian packages: ${missing[*]} (run as root, or apt-get install them)" >&2
+    exit 2
+  fi
+  echo "setup: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [[ ! -x node_modules/.bin/bun || ! -x node_modules/.bin/deno || package-lock.json -nt node_modules/.package-lock.json ]]; then
+  echo "setup: npm ci (bun, deno, cac, typescript)" >&2
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null
+fi
+bash scripts/build.sh
