@@ -36,13 +36,14 @@ export function decodeIpv4(
     return -1;
   }
   const vihl = data[p];
-  if (vihl >> 4 !== 4) {
+  const hl = (vihl & 15) << 2;
+  const total = view.getUint16(p + 2);
+  if (vihl >> 4 !== 4 || hl < IPV4_MIN_HEADER_LENGTH || total < hl) { // not an IPv4 header we can trust
     out.malformed = true;
     return -1;
   }
   out.ipVersion = 4;
   out.tos = data[p + 1];
-  const total = view.getUint16(p + 2);
   out.ipLength = total;
   const frag = view.getUint16(p + 6);
   out.ttl = data[p + 8];
@@ -52,12 +53,6 @@ export function decodeIpv4(
   const fragOffset = frag & 0x1fff;
   if (fragOffset !== 0) out.fragment = true;
   else if ((frag & 0x2000) !== 0) out.firstFragment = true;
-
-  const hl = (vihl & 15) << 2;
-  if (hl < IPV4_MIN_HEADER_LENGTH || total < hl) {
-    out.malformed = true;
-    return -1;
-  }
   out.l3End = p + total;
   if (p + hl > end) { // the capture ends inside the options
     out.truncated = true;

@@ -11,7 +11,7 @@ export const UDP_HEADER_LENGTH = 8;
 /**
  * Decode the UDP header at `p` (`ipEnd`: end of the IP datagram, `end`: end of the
  * capture). Sets ports; a length field below 8 or beyond the IP datagram marks the
- * packet malformed (ports kept, no payload offset). Returns true when consistent.
+ * packet malformed (ports kept, no payload offset; a first fragment may be shorter than its length). Returns true when consistent.
  *
  * @example
  * ```ts
@@ -35,7 +35,8 @@ export function decodeUdp(
   out.srcPort = view.getUint16(p);
   out.dstPort = view.getUint16(p + 2);
   const len = view.getUint16(p + 4);
-  if (len < UDP_HEADER_LENGTH || p + len > ipEnd) {
+  // In a first fragment the length covers the whole datagram, beyond this fragment.
+  if (len < UDP_HEADER_LENGTH || (p + len > ipEnd && !out.firstFragment)) {
     out.malformed = true;
     return false;
   }
