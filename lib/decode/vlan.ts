@@ -11,7 +11,7 @@ export const TPID_8021Q = 0x8100;
 export const TPID_8021AD = 0x88a8;
 /** Pre-standard QinQ outer tag. */
 export const TPID_QINQ_OLD = 0x9100;
-/** Most tags walked in one frame; more is reported as malformed (the walk is bounded). */
+/** Most tags per frame (the metadata tag included); more is reported as malformed (the walk is bounded). */
 export const MAX_VLAN_TAGS = 8;
 
 /**
@@ -48,7 +48,7 @@ export function addVlan(out: Decoded, tci: number): void {
 /**
  * Walk the VLAN tags starting at `p` while `out.etherType` is a TPID. Each tag is
  * 4 bytes (TCI, next EtherType). Sets `out.etherType` to the type after the tags.
- * Returns the offset after the last tag, or -1 (truncated, or more than MAX_VLAN_TAGS: malformed).
+ * Returns the offset after the last tag, or -1 (truncated, or more than MAX_VLAN_TAGS in all: malformed).
  *
  * @example
  * ```ts
@@ -67,9 +67,8 @@ export function decodeVlanTags(
   end: number,
   out: Decoded,
 ): number {
-  let tags = 0;
   while (isVlanTpid(out.etherType)) {
-    if (tags === MAX_VLAN_TAGS) {
+    if (out.vlanCount >= MAX_VLAN_TAGS) {
       out.malformed = true;
       return -1;
     }
@@ -80,7 +79,6 @@ export function decodeVlanTags(
     addVlan(out, (data[p] << 8) | data[p + 1]);
     out.etherType = view.getUint16(p + 2);
     p += 4;
-    tags++;
   }
   return p;
 }
