@@ -45,6 +45,12 @@ export const SYMBOLS = {
   lr_strerror: { args: ["i32"], result: "cstring" },
   /** const char *lr_error(void); */
   lr_error: { args: [], result: "cstring" },
+  /** int lr_bpf_compile(const char *expr, uint32_t snaplen, int linktype); */
+  lr_bpf_compile: { args: ["buffer", "u32", "i32"], result: "i32" },
+  /** int lr_bpf_match(int fh, const uint8_t *buf, uint32_t off, uint32_t caplen, uint32_t wirelen); */
+  lr_bpf_match: { args: ["i32", "buffer", "u32", "u32", "u32"], result: "i32" },
+  /** int lr_bpf_free(int fh); */
+  lr_bpf_free: { args: ["i32"], result: "i32" },
 } as const satisfies Record<string, { args: readonly ArgType[]; result: RetType; blocking?: boolean }>;
 
 /** struct lr_opts, 40 bytes (libring.h has a _Static_assert on the size). */
@@ -77,6 +83,10 @@ export interface Native {
   close(h: number): number;
   strerror(err: number): string;
   error(): string;
+  bpfCompile(expr: string, snaplen: number, linktype: number): number;
+  /** Run an offline filter on buf[off, off+caplen): bytes to keep, 0 = rejected. */
+  bpfMatch(fh: number, buf: Uint8Array, off: number, caplen: number, wirelen: number): number;
+  bpfFree(fh: number): number;
   /** A zero-copy ArrayBuffer over `size` bytes at address `base`. */
   view(base: bigint, size: number): ArrayBuffer;
 }
@@ -148,6 +158,9 @@ async function loadBun(path: string): Promise<Native> {
     close: (h) => s.lr_close(h),
     strerror: (e) => str(s.lr_strerror(e)),
     error: () => str(s.lr_error()),
+    bpfCompile: (e, snap, lt) => s.lr_bpf_compile(cstr(e), snap, lt),
+    bpfMatch: (fh, buf, off, cap, wire) => s.lr_bpf_match(fh, buf, off, cap, wire),
+    bpfFree: (fh) => s.lr_bpf_free(fh),
     view: (base, size) => ffi.toArrayBuffer(Number(base), 0, size),
   };
 }
@@ -183,6 +196,9 @@ function loadDeno(path: string): Native {
     close: (h) => s.lr_close(h),
     strerror: (e) => str(s.lr_strerror(e)),
     error: () => str(s.lr_error()),
+    bpfCompile: (e, snap, lt) => s.lr_bpf_compile(cstr(e), snap, lt),
+    bpfMatch: (fh, buf, off, cap, wire) => s.lr_bpf_match(fh, buf, off, cap, wire),
+    bpfFree: (fh) => s.lr_bpf_free(fh),
     view: (base, size) => D.UnsafePointerView.getArrayBuffer(D.UnsafePointer.create(base), size),
   };
 }

@@ -107,6 +107,15 @@ const char *lr_strerror(int err);
  * or "" if none. */
 const char *lr_error(void);
 
+/* Offline filtering (pcap files): the same libpcap-compiled program run in
+ * user space with libpcap's bpf_filter. lr_bpf_compile returns a filter
+ * handle >= 0 (or -EBADMSG with lr_error() set); lr_bpf_match runs it on
+ * buf[off, off+caplen) of a packet whose wire length is wirelen and returns
+ * the bytes to keep (0 = rejected). */
+int lr_bpf_compile(const char *expr, uint32_t snaplen, int linktype);
+int lr_bpf_match(int fh, const uint8_t *buf, uint32_t off, uint32_t caplen, uint32_t wirelen);
+int lr_bpf_free(int fh);
+
 #ifdef __cplusplus
 }
 #endif

@@ -102,3 +102,18 @@ test("errors: forcing the module backend when it is not loaded is a clear error"
       e instanceof RingError && e.code === "EPROTONOSUPPORT" && /modprobe ringcap|module/.test(e.message),
   );
 });
+
+test("offline filter: libpcap's compiler and bpf_filter on bytes in place", async () => {
+  const { BpfFilter } = await import("../lib/filter.ts");
+  using f = await BpfFilter.compile("ether proto 0x88b5 and greater 100");
+  const b = new Uint8Array(2000);
+  b[512] = 0x88;
+  b[513] = 0xb5;
+  assert.equal(f.matchesBytes(b, 500, 200, 200), true);
+  assert.equal(f.matchesBytes(b, 500, 60, 60), false, "too short");
+  assert.equal(f.matchesBytes(b, 0, 200, 200), false, "other ethertype");
+  await assert.rejects(
+    BpfFilter.compile("port"),
+    (e: unknown) => e instanceof RingError && e.code === "EBADMSG",
+  );
+});

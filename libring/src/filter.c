@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <pcap/pcap.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,4 +81,70 @@ void lri_filter_free(struct sock_fprog *p)
 	free(p->filter);
 	p->filter = NULL;
 	p->len = 0;
+}
+
+/* ---- offline filters (files): libpcap's compiler and interpreter ---- */
+
+#define LR_MAX_BPF 256
+static struct bpf_program *offline[LR_MAX_BPF];
+static pthread_mutex_t offline_lock = PTHREAD_MUTEX_INITIALIZER;
+
+int lr_bpf_compile(const char *expr, uint32_t snaplen, int linktype)
+{
+	struct bpf_program *bp = calloc(1, sizeof(*bp));
+	pcap_t *p;
+	int slot = -1;
+
+	if (!bp)
+		return -ENOMEM;
+	p = pcap_open_dead(linktype, snaplen ? (int)snaplen : 262144);
+	if (!p) {
+		free(bp);
+		return -ENOMEM;
+	}
+	if (pcap_compile(p, bp, expr ? expr : "", 1, PCAP_NETMASK_UNKNOWN) < 0) {
+		lri_set_error("bad filter '%s': %s", expr ? expr : "", pcap_geterr(p));
+		pcap_close(p);
+		free(bp);
+		return -EBADMSG;
+	}
+	pcap_close(p);
+	pthread_mutex_lock(&offline_lock);
+	for (int i = 0; i < LR_MAX_BPF; i++)
+		if (!offline[i]) {
+			offline[i] = bp;
+			slot = i;
+			break;
+		}
+	pthread_mutex_unlock(&offline_lock);
+	if (slot < 0) {
+		pcap_freecode(bp);
+		free(bp);
+		return -EMFILE;
+	}
+	return slot;
+}
+
+int lr_bpf_match(int fh, const uint8_t *buf, uint32_t off, uint32_t caplen, uint32_t wirelen)
+{
+	const struct bpf_program *bp = fh >= 0 && fh < LR_MAX_BPF ? offline[fh] : NULL;
+	if (!bp)
+		return -EBADF;
+	return (int)bpf_filter(bp->bf_insns, buf + off, wirelen, caplen);
+}
+
+int lr_bpf_free(int fh)
+{
+	struct bpf_program *bp;
+	if (fh < 0 || fh >= LR_MAX_BPF)
+		return -EBADF;
+	pthread_mutex_lock(&offline_lock);
+	bp = offline[fh];
+	offline[fh] = NULL;
+	pthread_mutex_unlock(&offline_lock);
+	if (!bp)
+		return -EBADF;
+	pcap_freecode(bp);
+	free(bp);
+	return 0;
 }
