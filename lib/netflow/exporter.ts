@@ -3,8 +3,12 @@
  * (works the same under Bun and Deno), plus `createEncoder` to pick the
  * v5/v9/IPFIX encoder by version number.
  *
- * Every datagram goes to every collector. `send()` never blocks the packet
- * loop; `close()` waits until every queued datagram has left.
+ * Every datagram goes to every collector, in order: each collector has a FIFO
+ * with one send in flight (Deno's node:dgram may reorder concurrent sends, and
+ * a collector must see templates before the data that uses them). `send()`
+ * never blocks the packet loop; `close()` waits until every queued datagram
+ * has left. A collector whose queue holds `maxQueue` datagrams drops new ones
+ * (counted in `stats.dropped`) rather than growing without bound.
  *
  * @module
  */
@@ -50,12 +54,23 @@ export function parseCollector(s: string): Collector {
 
 /** Export counters. */
 export interface ExporterStats {
-  /** Datagrams handed to the sockets (one per collector). */
+  /** Datagrams sent (counted once per collector). */
   sent: number;
   /** Bytes of those datagrams. */
   bytes: number;
   /** Sends that failed (e.g. ICMP port unreachable reported back). */
   errors: number;
+  /** Datagrams dropped because a collector's queue was full. */
+  dropped: number;
+}
+
+interface Target {
+  socket: dgram.Socket;
+  host: string;
+  port: number;
+  queue: Uint8Array[];
+  head: number;
+  busy: boolean;
 }
 
 /**
@@ -71,14 +86,16 @@ export interface ExporterStats {
  */
 export class UdpExporter {
   /** Counters. */
-  readonly stats: ExporterStats = { sent: 0, bytes: 0, errors: 0 };
+  readonly stats: ExporterStats = { sent: 0, bytes: 0, errors: 0, dropped: 0 };
+  /** Most datagrams waiting per collector. */
+  maxQueue = 65536;
   /** The last send error, if any (for the status line). */
   lastError: string | undefined;
   private pending = 0;
   private drained: (() => void) | undefined;
 
   private constructor(
-    private readonly targets: { socket: dgram.Socket; host: string; port: number }[],
+    private readonly targets: Target[],
     private readonly sockets: dgram.Socket[],
   ) {}
 
@@ -123,7 +140,7 @@ export class UdpExporter {
         sockets.set(r.family, s);
         ex.sockets.push(s);
       }
-      ex.targets.push({ socket: s, host: r.host, port: r.port });
+      ex.targets.push({ socket: s, host: r.host, port: r.port, queue: [], head: 0, busy: false });
     }
     return ex;
   }
@@ -136,17 +153,37 @@ export class UdpExporter {
   /** Send one datagram to every collector (the buffer must not change afterwards). */
   send(datagram: Uint8Array): void {
     for (const t of this.targets) {
+      if (t.queue.length - t.head >= this.maxQueue) {
+        this.stats.dropped++;
+        continue;
+      }
       this.pending++;
-      this.stats.sent++;
-      this.stats.bytes += datagram.length;
-      t.socket.send(datagram, t.port, t.host, (err: Error | null) => {
-        if (err) {
-          this.stats.errors++;
-          this.lastError = err.message;
-        }
-        if (--this.pending === 0 && this.drained) this.drained();
-      });
+      t.queue.push(datagram);
+      this.pump(t);
     }
+  }
+
+  private pump(t: Target): void {
+    if (t.busy || t.head === t.queue.length) return;
+    const d = t.queue[t.head++];
+    if (t.head > 1024 && t.head * 2 > t.queue.length) {
+      t.queue = t.queue.slice(t.head);
+      t.head = 0;
+    }
+    t.busy = true;
+    t.socket.send(d, t.port, t.host, (err: Error | null) => {
+      t.busy = false;
+      if (err) {
+        this.stats.errors++;
+        this.lastError = err.message;
+      } else {
+        this.stats.sent++;
+        this.stats.bytes += d.length;
+      }
+      this.pending--;
+      this.pump(t);
+      if (this.pending === 0 && this.drained) this.drained();
+    });
   }
 
   /** Resolves when every queued datagram has been sent. */

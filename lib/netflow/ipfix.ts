@@ -3,14 +3,16 @@
  * export time, sequence number = data records sent before this message in
  * this observation domain, domain id), template set 2, options template set 3
  * (sampling: samplingPacketInterval/Space, RFC 7014), data sets 256/257 with IANA elements and absolute millisecond
- * times. `close()` sends a template withdrawal (field count 0) for every
- * template before the exporter goes away.
+ * times. `close()` withdraws the two data templates (records with field count
+ * 0) before the exporter goes away. Over UDP a collector cannot rely on that
+ * message (it may be lost; some collectors ignore withdrawals on UDP and age
+ * templates out instead), so `withdrawOnClose: false` turns it off.
  *
  * @module
  */
 import type { EncoderOptions } from "./encoder.ts";
 import { TemplateEncoder } from "./template_encoder.ts";
-import { IE, IPFIX_FIELDS, TEMPLATE_SAMPLING, TEMPLATE_V4, TEMPLATE_V6 } from "./templates.ts";
+import { IE, IPFIX_FIELDS, TEMPLATE_V4, TEMPLATE_V6 } from "./templates.ts";
 
 /** IPFIX options beyond the common encoder options. */
 export interface IpfixOptions extends EncoderOptions {
@@ -34,7 +36,6 @@ export interface IpfixOptions extends EncoderOptions {
 export class IpfixEncoder extends TemplateEncoder {
   private sequence = 0;
   private readonly withdraw: boolean;
-  private readonly hasOptions: boolean;
 
   constructor(opts: IpfixOptions) {
     super(opts, {
@@ -52,7 +53,6 @@ export class IpfixEncoder extends TemplateEncoder {
       ]],
     });
     this.withdraw = opts.withdrawOnClose ?? true;
-    this.hasOptions = (opts.sampling?.interval ?? 1) > 1;
   }
 
   override close(nowMs: number): void {
@@ -63,11 +63,8 @@ export class IpfixEncoder extends TemplateEncoder {
         this.openSet(2);
         this.put16(TEMPLATE_V4, 0, TEMPLATE_V6, 0);
         this.count += 2;
-        if (this.hasOptions) {
-          this.openSet(3);
-          this.put16(TEMPLATE_SAMPLING, 0);
-          this.count++;
-        }
+        // The sampling options template is not withdrawn: Wireshark 4.0 and nfdump 1.7 both reject an
+        // options template withdrawal record; collectors age it out like any UDP template.
       });
     }
     this.closed = true;
