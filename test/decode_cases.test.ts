@@ -20,7 +20,15 @@ import { decodeCases } from "./fixtures/decode_cases.ts";
 import { ip6 } from "./fixtures/frames.ts";
 
 function run(frame: Uint8Array, caplen = frame.length, vlanTci = -1, d = new Decoded()): Decoded {
-  return decodeFrame(frame, new DataView(frame.buffer, frame.byteOffset), 0, caplen, frame.length, vlanTci, d);
+  return decodeFrame(
+    frame,
+    new DataView(frame.buffer, frame.byteOffset),
+    0,
+    caplen,
+    frame.length,
+    vlanTci,
+    d,
+  );
 }
 
 test("every corpus case decodes to its expected fields", () => {
@@ -30,8 +38,12 @@ test("every corpus case decodes to its expected fields", () => {
     for (const [k, v] of Object.entries(c.expect)) {
       assert.equal((d as unknown as Record<string, unknown>)[k], v, `${c.name}: ${k}`);
     }
-    if (!("truncated" in c.expect)) assert.equal(d.truncated, c.name.startsWith("truncated"), `${c.name}: truncated`);
-    if (!("malformed" in c.expect)) assert.equal(d.malformed, c.name.startsWith("malformed"), `${c.name}: malformed`);
+    if (!("truncated" in c.expect)) {
+      assert.equal(d.truncated, c.name.startsWith("truncated"), `${c.name}: truncated`);
+    }
+    if (!("malformed" in c.expect)) {
+      assert.equal(d.malformed, c.name.startsWith("malformed"), `${c.name}: malformed`);
+    }
   }
 });
 
@@ -56,7 +68,17 @@ test("the stripped VLAN tag (metadata) is the outer VLAN; in-frame tags follow",
     const meta = run(c.frame, c.frame.length, 0x202a);
     const inFrame = run(tagged);
     if (meta.etherType === 0) continue; // 802.3 frames: no EtherType to tag
-    for (const k of ["vlanId", "innerVlanId", "vlanCount", "etherType", "protocol", "srcPort", "dstPort"] as const) {
+    for (
+      const k of [
+        "vlanId",
+        "innerVlanId",
+        "vlanCount",
+        "etherType",
+        "protocol",
+        "srcPort",
+        "dstPort",
+      ] as const
+    ) {
       assert.equal(meta[k], inFrame[k], `${c.name}: ${k}`);
     }
     assert.equal(meta.vlanId, 42, c.name);
@@ -98,9 +120,20 @@ test("random byte mutations: no throw, offsets inside the capture", () => {
 });
 
 test("per-packet decoder files contain no allocating construct", () => {
-  const hot = ["mod.ts", "ethernet.ts", "vlan.ts", "arp.ts", "ipv4.ts", "ipv6.ts", "tcp.ts", "udp.ts", "icmp.ts"];
+  const hot = [
+    "mod.ts",
+    "ethernet.ts",
+    "vlan.ts",
+    "arp.ts",
+    "ipv4.ts",
+    "ipv6.ts",
+    "tcp.ts",
+    "udp.ts",
+    "icmp.ts",
+  ];
   hot.push("icmpv6.ts", "bounds.ts", "reset.ts");
-  const allocating = /\bnew\b|subarray|slice\(|=>|`|\bfunction\s*\(|\[\s*\]|=\s*\{|\.map\(|\.join\(|String\(|toString/;
+  const allocating =
+    /\bnew\b|subarray|slice\(|=>|`|\bfunction\s*\(|\[\s*\]|=\s*\{|\.map\(|\.join\(|String\(|toString/;
   for (const f of hot) {
     const code = readFileSync(new URL(`../lib/decode/${f}`, import.meta.url), "utf8")
       .replace(/\/\*[\s\S]*?\*\//g, "") // JSDoc (examples allocate, code must not)

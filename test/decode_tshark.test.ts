@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { skip, test } from "./harness.ts";
-import { Decoded, decode } from "../lib/decode/mod.ts";
+import { decode, Decoded } from "../lib/decode/mod.ts";
 import { dstAddressToString, ipv4ToString, srcAddressToString } from "../lib/decode/format.ts";
 import { openCaptureFile, PcapWriter } from "../lib/pcap/mod.ts";
 import { decodeCases } from "./fixtures/decode_cases.ts";
@@ -187,7 +187,11 @@ test("decoders agree with tshark frame by frame (known differences listed)", () 
         if (!same && known.has(k)) listed.push(`${k}: ringcap "${ours[k]}" tshark "${theirs[k]}"`);
       }
       if (c.tsharkDiffers) {
-        console.log(`known difference, frame ${i + 1} "${c.name}": ${c.tsharkDiffers.reason}\n    ${listed.join("\n    ")}`);
+        console.log(
+          `known difference, frame ${i + 1} "${c.name}": ${c.tsharkDiffers.reason}\n    ${
+            listed.join("\n    ")
+          }`,
+        );
         listed.length = 0;
       }
     }

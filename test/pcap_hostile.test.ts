@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "./harness.ts";
 import { openCaptureFile, type PcapErrorCode, PcapFormatError } from "../lib/pcap/mod.ts";
-import { block, Bytes, epb, file, idb, pcapFile, shb, spb } from "./fixtures/capture_build.ts";
+import { block, epb, file, idb, pcapFile, shb, spb } from "./fixtures/capture_build.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "ringcap-hostile-"));
 let seq = 0;
@@ -53,7 +53,12 @@ const good = [0, 1, 2].map((i) => ({ sec: 100 + i, frac: i, data: frame(60, i) }
 test("pcap: empty, short, bad magic, bad version", () => {
   expectError(put(new Uint8Array(0)), 0, "EMPTY", /empty file/);
   expectError(put(new Uint8Array([0xd4, 0xc3, 0xb2])), 0, "TRUNCATED", /too short/);
-  expectError(put(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n")), 0, "BAD_MAGIC", /not a pcap or pcapng/);
+  expectError(
+    put(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: x\r\n\r\n")),
+    0,
+    "BAD_MAGIC",
+    /not a pcap or pcapng/,
+  );
   expectError(put(pcapFile(good).subarray(0, 20)), 0, "TRUNCATED", /pcap file header/);
   const v3 = pcapFile(good);
   v3[4] = 3;
@@ -79,10 +84,23 @@ test("pcap: the error is sticky; next() keeps throwing it", () => {
 
 test("pcap: truncated last record / record header → the packets before, then TRUNCATED", () => {
   const full = pcapFile(good);
-  expectError(put(full.subarray(0, full.length - 10)), 2, "TRUNCATED", /truncated last record: 60 captured bytes announced, only 50/);
+  expectError(
+    put(full.subarray(0, full.length - 10)),
+    2,
+    "TRUNCATED",
+    /truncated last record: 60 captured bytes announced, only 50/,
+  );
   expectError(put(full.subarray(0, 24 + 76 + 9)), 1, "TRUNCATED", /inside a record header \(9 of 16/);
-  assert.deepEqual(drain(put(full.subarray(0, 24 + 76))), { packets: 1, error: null }, "a cut between records is a clean end");
-  assert.deepEqual(drain(put(full.subarray(0, 24))), { packets: 0, error: null }, "a header alone: no packets");
+  assert.deepEqual(
+    drain(put(full.subarray(0, 24 + 76))),
+    { packets: 1, error: null },
+    "a cut between records is a clean end",
+  );
+  assert.deepEqual(
+    drain(put(full.subarray(0, 24))),
+    { packets: 0, error: null },
+    "a header alone: no packets",
+  );
 });
 
 test("pcap: snaplen 0 in the header reads as 262144; both byte orders, ns", () => {
@@ -105,8 +123,18 @@ const ngHead = () => [shb(le), idb(le, 1, 65535, 6)];
 
 test("pcapng: bad lengths, bad byte-order magic, huge blocks", () => {
   const pkts = [epb(le, 0, 0, 1, frame(60)), epb(le, 0, 0, 2, frame(60))];
-  expectError(put(file(...ngHead(), ...pkts, block(le, 6, new Uint8Array(40), 0x7ffffff0))), 2, "RECORD_TOO_LARGE", /block of 2147483632 bytes/);
-  expectError(put(file(...ngHead(), ...pkts, block(le, 6, new Uint8Array(40), 13))), 2, "BAD_BLOCK", /multiple of 4/);
+  expectError(
+    put(file(...ngHead(), ...pkts, block(le, 6, new Uint8Array(40), 0x7ffffff0))),
+    2,
+    "RECORD_TOO_LARGE",
+    /block of 2147483632 bytes/,
+  );
+  expectError(
+    put(file(...ngHead(), ...pkts, block(le, 6, new Uint8Array(40), 13))),
+    2,
+    "BAD_BLOCK",
+    /multiple of 4/,
+  );
   expectError(put(file(...ngHead(), block(le, 6, new Uint8Array(40), 8))), 0, "BAD_BLOCK", /at least 12/);
   const mismatch = epb(le, 0, 0, 3, frame(60));
   mismatch[mismatch.length - 4] ^= 4;
@@ -116,9 +144,19 @@ test("pcapng: bad lengths, bad byte-order magic, huge blocks", () => {
   badBom[8] = 0;
   expectError(put(file(badBom)), 0, "BAD_HEADER", /byte-order magic/);
   // A block to skip that claims 15 MiB in a small file: a clean TRUNCATED, no 15 MiB buffer.
-  expectError(put(file(...ngHead(), ...pkts, block(le, 0x0000000a, new Uint8Array(40), 15 << 20))), 2, "TRUNCATED", /15728640-byte block/);
+  expectError(
+    put(file(...ngHead(), ...pkts, block(le, 0x0000000a, new Uint8Array(40), 15 << 20))),
+    2,
+    "TRUNCATED",
+    /15728640-byte block/,
+  );
   // A packet block bigger than the read buffer (but under 16 MiB): refused.
-  expectError(put(file(...ngHead(), block(le, 6, new Uint8Array(40), 4 << 20))), 0, "RECORD_TOO_LARGE", /read buffer/);
+  expectError(
+    put(file(...ngHead(), block(le, 6, new Uint8Array(40), 4 << 20))),
+    0,
+    "RECORD_TOO_LARGE",
+    /read buffer/,
+  );
 });
 
 test("pcapng: packets for undescribed interfaces, truncation, empty sections", () => {
@@ -135,7 +173,13 @@ test("pcapng: packets for undescribed interfaces, truncation, empty sections", (
   assert.equal(only.next(), null);
   only.close();
   // the writer's byte order flips per section: BE section after LE
-  const two = file(...ngHead(), epb(le, 0, 0, 1, frame(60, 1)), shb(false), idb(false, 1, 0), epb(false, 0, 0, 7, frame(61, 2)));
+  const two = file(
+    ...ngHead(),
+    epb(le, 0, 0, 1, frame(60, 1)),
+    shb(false),
+    idb(false, 1, 0),
+    epb(false, 0, 0, 7, frame(61, 2)),
+  );
   const r = drain(put(two));
   assert.deepEqual(r, { packets: 2, error: null });
 });
@@ -143,7 +187,9 @@ test("pcapng: packets for undescribed interfaces, truncation, empty sections", (
 test("random damage to pcap and pcapng files: packets or PcapFormatError, never anything else", () => {
   let seed = 777;
   const rnd = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296;
-  const pcap = pcapFile(Array.from({ length: 20 }, (_, i) => ({ sec: i, frac: i, data: frame(40 + i * 3, i) })));
+  const pcap = pcapFile(
+    Array.from({ length: 20 }, (_, i) => ({ sec: i, frac: i, data: frame(40 + i * 3, i) })),
+  );
   const ng = file(
     ...ngHead(),
     ...Array.from({ length: 20 }, (_, i) => epb(le, 0, 0, i, frame(40 + i * 3, i))),

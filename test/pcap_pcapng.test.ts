@@ -75,7 +75,10 @@ test("pcapng from editcap and tshark reads back like the pcap it came from", () 
 const payload = (n: number, seed: number) => new Uint8Array(n).map((_, k) => (k * 7 + seed) & 255);
 
 /** Two sections: LE (ns interface + µs interface, SPB, blocks to skip), then BE (binary resolution, offset). */
-function builtFile(): { bytes: Uint8Array; want: { sec: number; nsec: number; caplen: number; wirelen: number }[] } {
+function builtFile(): {
+  bytes: Uint8Array;
+  want: { sec: number; nsec: number; caplen: number; wirelen: number }[];
+} {
   const le = true, be = false;
   const ns = 1_700_000_000_123_456_789n;
   const hi = Number(ns >> 32n), lo = Number(ns & 0xffffffffn);
@@ -126,7 +129,18 @@ test("hand-built pcapng: both byte orders, sections, interfaces, tsresol, tsoffs
   assert.deepEqual(r.stats(), { packets: 5, dropped: 0, filtered: 0, bytes: 60 + 1514 + 100 + 90 + 61 });
   r.close();
   if (!has("tshark")) return; // the reader checks above stand alone; tshark confirms the builder
-  const ts = run("tshark", ["-r", path, "-T", "fields", "-e", "frame.time_epoch", "-e", "frame.len", "-e", "frame.cap_len"]);
+  const ts = run("tshark", [
+    "-r",
+    path,
+    "-T",
+    "fields",
+    "-e",
+    "frame.time_epoch",
+    "-e",
+    "frame.len",
+    "-e",
+    "frame.cap_len",
+  ]);
   assert.deepEqual(ts.warnings, []);
   const rows = ts.stdout.trimEnd().split("\n").map((l) => l.split("\t"));
   assert.equal(rows.length, want.length);
@@ -148,7 +162,9 @@ test("64-bit tick conversion is exact for every resolution", () => {
     const nsec = ((ticks % unit) * 1_000_000_000n) / unit;
     assert.deepEqual([tickTime.sec, tickTime.nsec], [Number(sec), Number(nsec)], `${ticks} at ${tsresol}`);
   };
-  for (const t of [0n, 1n, 999_999n, 1_700_000_000_999_999n, 1_700_000_000_123_456_789n, 2n ** 63n + 12345n]) {
+  for (
+    const t of [0n, 1n, 999_999n, 1_700_000_000_999_999n, 1_700_000_000_123_456_789n, 2n ** 63n + 12345n]
+  ) {
     for (const r of [0, 3, 6, 9]) if (t / 10n ** BigInt(r) < 2n ** 53n) check(t, r);
   }
   check(1_700_000_000_123_456_789_012n & (2n ** 64n - 1n), 12); // picoseconds

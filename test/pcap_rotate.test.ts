@@ -9,7 +9,13 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { skip, test } from "./harness.ts";
-import { openCaptureFile, PcapWriter, RotatingPcapWriter, rotationFileName, strftime } from "../lib/pcap/mod.ts";
+import {
+  openCaptureFile,
+  PcapWriter,
+  RotatingPcapWriter,
+  rotationFileName,
+  strftime,
+} from "../lib/pcap/mod.ts";
 import { has } from "./fixtures/tools.ts";
 
 function tmp(): { dir: string; [Symbol.dispose](): void } {
@@ -26,7 +32,11 @@ function input(path: string): void {
   w.close();
 }
 
-function rotate(src: string, out: string, options: ConstructorParameters<typeof RotatingPcapWriter>[1]): string[] {
+function rotate(
+  src: string,
+  out: string,
+  options: ConstructorParameters<typeof RotatingPcapWriter>[1],
+): string[] {
   using r = openCaptureFile(src);
   const w = new RotatingPcapWriter(out, options);
   for (let p = r.next(); p; p = r.next()) w.writePacket(p);
@@ -43,7 +53,9 @@ test("-C 1 and -C 1 -W 3 write the same files as tcpdump, byte for byte", () => 
   execFileSync("mkdir", [ours, theirs]);
   for (const args of [["-C", "1"], ["-C", "1", "-W", "3"]]) {
     const name = args.length > 2 ? "w.pcap" : "c.pcap";
-    execFileSync("tcpdump", ["-r", src, "-w", join(theirs, name), "-Z", "root", ...args], { stdio: "ignore" });
+    execFileSync("tcpdump", ["-r", src, "-w", join(theirs, name), "-Z", "root", ...args], {
+      stdio: "ignore",
+    });
     const files = rotate(src, join(ours, name), { fileSizeMB: 1, maxFiles: args.length > 2 ? 3 : undefined });
     const expected = args.length > 2
       ? ["w.pcap0", "w.pcap1", "w.pcap2", "w.pcap0"]
@@ -53,7 +65,10 @@ test("-C 1 and -C 1 -W 3 write the same files as tcpdump, byte for byte", () => 
   const names = readdirSync(theirs).sort();
   assert.deepEqual(readdirSync(ours).sort(), names);
   for (const n of names) {
-    assert.ok(readFileSync(join(ours, n)).equals(readFileSync(join(theirs, n))), `${n} differs from tcpdump's`);
+    assert.ok(
+      readFileSync(join(ours, n)).equals(readFileSync(join(theirs, n))),
+      `${n} differs from tcpdump's`,
+    );
   }
 });
 
@@ -101,6 +116,9 @@ test("rotationFileName and strftime", () => {
   assert.equal(rotationFileName("a.pcap", 0, 0), "a.pcap");
   assert.equal(rotationFileName("a.pcap", 12, 0), "a.pcap12");
   assert.equal(rotationFileName("a.pcap", 0, 2), "a.pcap00");
-  assert.equal(strftime("%Y-%m-%d %H:%M:%S %j %y %e %%", 1700000000, true), "2023-11-14 22:13:20 318 23 14 %");
+  assert.equal(
+    strftime("%Y-%m-%d %H:%M:%S %j %y %e %%", 1700000000, true),
+    "2023-11-14 22:13:20 318 23 14 %",
+  );
   assert.equal(strftime("%F %T %b %a %s %q", 0, true), "1970-01-01 00:00:00 Jan Thu 0 %q");
 });

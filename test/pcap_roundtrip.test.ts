@@ -70,7 +70,12 @@ test("µs round trip: header, timestamps, lengths, bytes, stats", () => {
     assert.equal(p.vlanTci, -1);
   }
   assert.equal(i, 500);
-  assert.deepEqual(r.stats(), { packets: 500, dropped: 0, filtered: 0, bytes: want.reduce((a, e) => a + e.wire, 0) });
+  assert.deepEqual(r.stats(), {
+    packets: 500,
+    dropped: 0,
+    filtered: 0,
+    bytes: want.reduce((a, e) => a + e.wire, 0),
+  });
   assert.equal(r.next(), null, "stays at the end");
 });
 
@@ -170,7 +175,9 @@ test("async iteration by batches reuses the batch and its IteratorResult", async
 });
 
 test("tcpdump -r and tshark -r read the writer's files: counts, bytes, VLANs, ns, no warnings", () => {
-  if (!has("tcpdump") || !has("tshark")) skip("tcpdump or tshark not installed (apt-get install tcpdump tshark)");
+  if (!has("tcpdump") || !has("tshark")) {
+    skip("tcpdump or tshark not installed (apt-get install tcpdump tshark)");
+  }
   using t = tmp();
   for (const nano of [false, true]) {
     const path = join(t.dir, nano ? "n.pcap" : "u.pcap");
@@ -195,7 +202,18 @@ test("tcpdump -r and tshark -r read the writer's files: counts, bytes, VLANs, ns
     assert.match(lines[1], nano ? /\.000001001 / : /\.000001 /);
     assert.match(lines[0], /vlan 100,/);
 
-    const ts = run("tshark", ["-r", path, "-T", "fields", "-e", "frame.len", "-e", "frame.cap_len", "-e", "vlan.id"]);
+    const ts = run("tshark", [
+      "-r",
+      path,
+      "-T",
+      "fields",
+      "-e",
+      "frame.len",
+      "-e",
+      "frame.cap_len",
+      "-e",
+      "vlan.id",
+    ]);
     assert.equal(ts.status, 0);
     assert.deepEqual(ts.warnings, [], "tshark stderr");
     const rows = ts.stdout.trimEnd().split("\n").map((l) => l.split("\t"));

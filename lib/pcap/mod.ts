@@ -13,7 +13,7 @@
  * @module
  */
 export { PcapWriter, type PcapWriterOptions } from "./writer.ts";
-export { rotationFileName, RotatingPcapWriter, type RotationOptions } from "./rotate.ts";
+export { RotatingPcapWriter, rotationFileName, type RotationOptions } from "./rotate.ts";
 export { strftime } from "./strftime.ts";
 export { openCaptureFile } from "./open.ts";
 export { CaptureFileReader, type ReaderOptions } from "./reader_base.ts";
