@@ -17,7 +17,7 @@
  * ```
  */
 import cac from "cac";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeSync } from "node:fs";
 import process from "node:process";
 import { RingError } from "../errors.ts";
 import type { RingOptions, WaitMode } from "../ring_base.ts";
@@ -188,4 +188,66 @@ export async function main(fn: (started: () => void) => Promise<number | void>):
 /** Format a number with thousands separators (what pcount prints). */
 export function fmt(n: number, digits = 0): string {
   return n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+}
+
+/**
+ * Write all of `text` to a file descriptor (default stdout) synchronously, so
+ * output is complete when the process exits. A closed pipe (`| head`) ends the
+ * process with exit 0, as tcpdump does.
+ *
+ * @example
+ * ```ts
+ * import { writeOut } from "./common.ts";
+ * writeOut("one line\n");
+ * ```
+ */
+export function writeOut(text: string, fd = 1): void {
+  const b = new TextEncoder().encode(text);
+  for (let o = 0; o < b.length;) {
+    try {
+      o += writeSync(fd, b, o, b.length - o);
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      if (code === "EAGAIN") continue;
+      if (code === "EPIPE" || (e as Error)?.name === "BrokenPipe") process.exit(0);
+      throw e;
+    }
+  }
+}
+
+/**
+ * A one-line status on stderr, redrawn in place, shown only when stderr is a
+ * terminal (never in pipes, logs or tests): for long captures and file reads.
+ *
+ * @example
+ * ```ts
+ * import { StatusLine } from "./common.ts";
+ * const status = new StatusLine();
+ * status.show("1,000 pkts");
+ * status.clear(); // before printing anything else
+ * ```
+ */
+export class StatusLine {
+  /** True when stderr is a terminal. */
+  readonly enabled: boolean;
+  #shown = false;
+
+  constructor(enabled = process.stderr.isTTY === true) {
+    this.enabled = enabled;
+  }
+
+  /** Replace the status text. */
+  show(text: string): void {
+    if (!this.enabled) return;
+    const cols = process.stderr.columns || 120;
+    writeOut(`\r${text.slice(0, cols - 1)}\x1b[K`, 2);
+    this.#shown = true;
+  }
+
+  /** Erase the status line (idempotent). */
+  clear(): void {
+    if (!this.#shown) return;
+    this.#shown = false;
+    writeOut("\r\x1b[K", 2);
+  }
 }

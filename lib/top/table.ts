@@ -1,0 +1,183 @@
+/**
+ * `KeyTable`: an open-addressing hash table of packet and byte counters keyed
+ * by a fixed number of 32-bit words (an address, an address pair, a protocol
+ * and port...), all in typed arrays. Counting a packet allocates nothing: the
+ * caller writes the key into the reused `key` array and calls `add()`.
+ * Memory grows only when the table does (doubling, amortised), up to
+ * `maxEntries`; past that, new keys are counted in `overflowPackets`/`overflowBytes`.
+ * @module
+ */
+
+/** Options of `KeyTable`. */
+export interface KeyTableOptions {
+  /** Initial number of slots (rounded up to a power of two). Default 1024. */
+  initialSlots?: number;
+  /** Most distinct keys kept; further new keys go to the overflow counters. Default 1,048,576. */
+  maxEntries?: number;
+}
+
+function mix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/**
+ * Counters per key of `width` 32-bit words.
+ *
+ * @example
+ * ```ts
+ * import { KeyTable } from "./table.ts";
+ * const t = new KeyTable(1);
+ * t.key[0] = 443;
+ * t.add(1, 1500);
+ * t.add(1, 60);
+ * const slot = t.entry(0); // first key inserted
+ * t.bytes[slot]; // 1560
+ * ```
+ */
+export class KeyTable {
+  /** Write the key here, then call `add` or `merge`. */
+  readonly key: Uint32Array;
+  /** Key words of every slot (`width` per slot). */
+  keys: Uint32Array;
+  /** Packets per slot. */
+  packets: Float64Array;
+  /** Bytes per slot. */
+  bytes: Float64Array;
+  /** Number of distinct keys. */
+  size = 0;
+  /** Packets of keys that did not fit (table at `maxEntries`). */
+  overflowPackets = 0;
+  /** Bytes of keys that did not fit. */
+  overflowBytes = 0;
+  readonly maxEntries: number;
+
+  #used: Uint8Array;
+  /** Occupied slots in insertion order: iteration and clearing cost O(size). */
+  #order: Int32Array;
+  #mask: number;
+
+  constructor(readonly width: number, o: KeyTableOptions = {}) {
+    let slots = 16;
+    while (slots < (o.initialSlots ?? 1024)) slots *= 2;
+    this.maxEntries = o.maxEntries ?? 1 << 20;
+    this.key = new Uint32Array(width);
+    this.keys = new Uint32Array(slots * width);
+    this.packets = new Float64Array(slots);
+    this.bytes = new Float64Array(slots);
+    this.#used = new Uint8Array(slots);
+    this.#order = new Int32Array(slots >>> 1);
+    this.#mask = slots - 1;
+  }
+
+  /** The slot of the `i`-th key inserted (0 ≤ i < size). */
+  entry(i: number): number {
+    return this.#order[i];
+  }
+
+  /** Slot of the key in `this.key`, inserting it (-1 if the table is full). */
+  #slot(): number {
+    const w = this.width, k = this.key, keys = this.keys;
+    let h = 0x9747b28c;
+    for (let i = 0; i < w; i++) h = Math.imul(h ^ k[i], 0x9e3779b1) ^ (h >>> 15);
+    let s = mix(h) & this.#mask;
+    for (;;) {
+      if (this.#used[s] === 0) break;
+      let i = 0;
+      const b = s * w;
+      while (i < w && keys[b + i] === k[i]) i++;
+      if (i === w) return s;
+      s = (s + 1) & this.#mask;
+    }
+    if (this.size >= this.maxEntries) return -1;
+    if ((this.size + 1) * 2 > this.#mask + 1) {
+      this.#grow();
+      return this.#slot();
+    }
+    this.#used[s] = 1;
+    for (let i = 0, b = s * w; i < w; i++) keys[b + i] = k[i];
+    this.#order[this.size++] = s;
+    return s;
+  }
+
+  /** Count `packets` and `bytes` for the key in `this.key`. */
+  add(packets: number, bytes: number): void {
+    const s = this.#slot();
+    if (s < 0) {
+      this.overflowPackets += packets;
+      this.overflowBytes += bytes;
+      return;
+    }
+    this.packets[s] += packets;
+    this.bytes[s] += bytes;
+  }
+
+  /** Add every counter of `other` (same width) into this table. */
+  merge(other: KeyTable): void {
+    const w = this.width, k = this.key;
+    for (let i = 0; i < other.size; i++) {
+      const s = other.entry(i);
+      for (let j = 0; j < w; j++) k[j] = other.keys[s * w + j];
+      this.add(other.packets[s], other.bytes[s]);
+    }
+    this.overflowPackets += other.overflowPackets;
+    this.overflowBytes += other.overflowBytes;
+  }
+
+  /** Forget every key (cost O(size), memory kept). */
+  clear(): void {
+    for (let i = 0; i < this.size; i++) {
+      const s = this.#order[i];
+      this.#used[s] = 0;
+      this.packets[s] = 0;
+      this.bytes[s] = 0;
+    }
+    this.size = 0;
+    this.overflowPackets = 0;
+    this.overflowBytes = 0;
+  }
+
+  /**
+   * The slots of the `n` largest entries, by bytes (then packets) or by packets
+   * (then bytes); ties keep insertion order. Allocates (for printing, not per packet).
+   */
+  top(n: number, byPackets = false): number[] {
+    const first = byPackets ? this.packets : this.bytes, second = byPackets ? this.bytes : this.packets;
+    const best: number[] = [];
+    for (let i = 0; i < this.size; i++) {
+      const s = this.#order[i];
+      const a = first[s], b = second[s];
+      let j = best.length;
+      while (j > 0 && (first[best[j - 1]] < a || (first[best[j - 1]] === a && second[best[j - 1]] < b))) j--;
+      if (j >= n) continue;
+      best.splice(j, 0, s);
+      if (best.length > n) best.pop();
+    }
+    return best;
+  }
+
+  #grow(): void {
+    const w = this.width, size = this.size;
+    const oldKeys = this.keys, oldPackets = this.packets, oldBytes = this.bytes, oldOrder = this.#order;
+    const slots = (this.#mask + 1) * 2;
+    this.keys = new Uint32Array(slots * w);
+    this.packets = new Float64Array(slots);
+    this.bytes = new Float64Array(slots);
+    this.#used = new Uint8Array(slots);
+    this.#order = new Int32Array(slots >>> 1);
+    this.#mask = slots - 1;
+    this.size = 0;
+    const saved = this.key.slice();
+    for (let i = 0; i < size; i++) {
+      const s = oldOrder[i];
+      for (let j = 0; j < w; j++) this.key[j] = oldKeys[s * w + j];
+      const t = this.#slot();
+      this.packets[t] = oldPackets[s];
+      this.bytes[t] = oldBytes[s];
+    }
+    this.key.set(saved);
+  }
+}
