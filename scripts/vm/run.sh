@@ -57,7 +57,7 @@ command -v qemu-system-x86_64 >/dev/null || skip_all "qemu-system-x86_64 missing
 BUSYBOX=$(command -v busybox || true)
 [ -n "$BUSYBOX" ] && LC_ALL=C ldd "$BUSYBOX" 2>&1 | grep -q 'not a dynamic' ||
 	skip_all "no static busybox (apt-get install busybox-static)"
-for tool in cpio gzip make gcc depmod dpkg-deb; do
+for tool in cpio gzip make gcc depmod dpkg-deb node; do
 	command -v "$tool" >/dev/null || skip_all "$tool missing (apt-get install cpio build-essential kmod dpkg)"
 done
 
@@ -125,9 +125,9 @@ if ! gcc -O2 -Wall -Wextra -Wno-unused-parameter -pthread -o "$OUT/bin/ringcap_t
 	emit guest_programs_build fail "$(head -3 "$VM/cc.log")"
 	finish
 fi
-if [ -x "$REPO/test/vm/build_extra.sh" ]; then
-	"$REPO/test/vm/build_extra.sh" "$OUT/bin" >>"$VM/cc.log" 2>&1 ||
-		emit guest_programs_build fail "test/vm/build_extra.sh: $(tail -2 "$VM/cc.log")"
+# libring (with the module backend) for the TypeScript tests in the guest.
+if ! make -s -C "$REPO/libring" >"$VM/libring.log" 2>&1; then
+	emit libring_build fail "make -C libring: $(grep -m1 -i error "$VM/libring.log")"
 fi
 
 # ---- initramfs -----------------------------------------------------------
@@ -195,6 +195,20 @@ if [ -f "$OUT/results.txt" ]; then
 	while IFS=$'\t' read -r name status detail; do
 		[ -n "$name" ] && emit "$name" "$status" "$detail"
 	done <"$OUT/results.txt"
+fi
+# The TypeScript tests' own JSON lines (harness.ts), re-labelled as VM results.
+if [ -s "$OUT/ts_results.jsonl" ]; then
+	while IFS=$'\t' read -r name status detail; do
+		[ -n "$name" ] && emit "$name" "$status" "$detail"
+	done < <(node -e '
+for (const l of require("fs").readFileSync(process.argv[1], "utf8").split("\n")) {
+  if (!l.trim()) continue;
+  try {
+    const r = JSON.parse(l);
+    const d = String(r.detail || "").replace(/[\t\n\r]+/g, " | ").slice(0, 1500);
+    console.log([`ts ${r.name}`, r.status, d].join("\t"));
+  } catch { console.log(["ts_results_parse", "fail", l.slice(0, 200)].join("\t")); }
+}' "$OUT/ts_results.jsonl")
 fi
 [ -s "$OUT/results.txt" ] || emit guest_results fail "the guest wrote no results"
 cp -f "$OUT/dmesg.txt" "$VM/guest-dmesg.txt" 2>/dev/null

@@ -104,7 +104,7 @@ else
 fi
 
 # TypeScript Ring tests over the module (Bun and Deno), when present.
-if [ -x "$REPO/test/vm/ts_tests.sh" ]; then
+if [ -f "$REPO/test/vm/ts_tests.sh" ]; then
 	. "$REPO/test/vm/ts_tests.sh"
 fi
 

@@ -1,0 +1,297 @@
+/*
+ * backend_ring.c — libring on the ringcap kernel module (socket family
+ * PF_RING, kernel/ringcap.ko; ABI in kernel/include/uapi/ringcap.h).
+ *
+ * The ring is slot_count fixed-size slots after two header pages. The kernel
+ * fills slots in order and publishes each with its status word (READY,
+ * written last after a write barrier); the reader reads the slot and gives
+ * it back by storing FREE, then records its position in page 1 (used by the
+ * kernel only to decide when poll() says readable). A slot that is not FREE
+ * is never overwritten: the packet is dropped and counted.
+ *
+ * Sequence: socket → ABI version check → geometry, direction, sampling,
+ * filter, steal, promisc → bind (the ring starts filling) → mmap.
+ * Sampling runs in the module (deterministic 1-in-N after the filter, as in
+ * the paper), so the random sampler filter.c appends for AF_PACKET is taken
+ * back out of the program before it is attached.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/if_ether.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "../../kernel/include/uapi/ringcap.h"
+
+/* The family the loaded module registered (its `family` parameter), or 0. */
+int lri_ring_family(void)
+{
+	const char *env = getenv("RINGCAP_FAMILY");
+	FILE *f;
+	int fam = 0;
+
+	if (env && *env)
+		return atoi(env);
+	f = fopen("/sys/module/ringcap/parameters/family", "r");
+	if (f) {
+		if (fscanf(f, "%d", &fam) != 1)
+			fam = 0;
+		fclose(f);
+		return fam > 0 ? fam : 0;
+	}
+	/* No sysfs: the module's /proc file tells whether it is loaded. */
+	return access("/proc/net/ringcap", R_OK) == 0 ? PF_RING_DEFAULT : 0;
+}
+
+static int set_u32(int fd, int opt, uint32_t v)
+{
+	return setsockopt(fd, SOL_RINGCAP, opt, &v, sizeof(v)) < 0 ? -errno : 0;
+}
+
+/*
+ * The program to attach in the module: the caller's (filter.c) without its
+ * trailing random sampler (LD random; MOD N; JEQ 0; RET snaplen; RET 0),
+ * whose first three instructions become no-op jumps, because the module
+ * samples itself. A program that only accepts everything is not attached.
+ * Returns 1 to attach *out (malloc'ed), 0 for none, -errno.
+ */
+static int module_prog(const struct sock_fprog *in, uint32_t sampling, uint32_t snaplen,
+		       struct sock_fprog *out)
+{
+	struct sock_filter *f;
+	unsigned n = in ? in->len : 0;
+
+	memset(out, 0, sizeof(*out));
+	if (!n)
+		return 0;
+	if (n == 1 && in->filter[0].code == (BPF_RET | BPF_K) && in->filter[0].k >= snaplen)
+		return 0;
+	f = malloc(n * sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	memcpy(f, in->filter, n * sizeof(*f));
+	if (sampling > 1 && n >= 5 &&
+	    f[n - 5].code == (BPF_LD | BPF_W | BPF_ABS) && f[n - 5].k == (uint32_t)(SKF_AD_OFF + SKF_AD_RANDOM) &&
+	    f[n - 4].code == (BPF_ALU | BPF_MOD | BPF_K) && f[n - 4].k == sampling &&
+	    f[n - 3].code == (BPF_JMP | BPF_JEQ | BPF_K) && f[n - 2].code == (BPF_RET | BPF_K) &&
+	    f[n - 1].code == (BPF_RET | BPF_K) && f[n - 1].k == 0) {
+		for (unsigned i = n - 5; i < n - 2; i++)
+			f[i] = (struct sock_filter){.code = BPF_JMP | BPF_JA, .jt = 0, .jf = 0, .k = 0};
+		/* only "accept all" left? then attach nothing */
+		if (n == 5) {
+			free(f);
+			return 0;
+		}
+	} else if (sampling > 1) {
+		free(f);
+		return -ENOTSUP; /* unknown program shape: let the caller keep it as is */
+	}
+	out->len = (unsigned short)n;
+	out->filter = f;
+	return 1;
+}
+
+static int ring_open(struct lr_handle *h, const char *dev, int ifindex,
+		     const struct lr_opts *o, const struct sock_fprog *prog)
+{
+	struct sockaddr_ringcap sa = {0};
+	struct sock_fprog mine = {0};
+	const struct ringcap_hdr *hdr;
+	uint64_t *L = h->layout, mmap_bytes = 0, ring = o->ring_bytes;
+	uint32_t version = RINGCAP_ABI_VERSION, sampling = o->sampling, dir;
+	socklen_t sl = sizeof(mmap_bytes);
+	int fam = lri_ring_family(), err, attach;
+	void *map;
+
+	if (fam <= 0) {
+		lri_set_error("the ringcap kernel module is not loaded");
+		return -EPROTONOSUPPORT;
+	}
+	h->fd = socket(fam, SOCK_RAW, htons(ETH_P_ALL));
+	if (h->fd < 0) {
+		err = -errno;
+		lri_set_error("socket(PF_RING=%d): %s", fam, strerror(errno));
+		return err == -EAFNOSUPPORT ? -EPROTONOSUPPORT : err;
+	}
+	if (setsockopt(h->fd, SOL_RINGCAP, RINGCAP_OPT_VERSION, &version, sizeof(version)) < 0) {
+		err = -errno;
+		lri_set_error("the loaded ringcap module does not speak ring ABI %u (this libring's): "
+			      "rebuild and reload the module and libring from the same tree", version);
+		goto fail;
+	}
+	if (ring > RINGCAP_MAX_RING) {
+		lri_set_error("the ringcap module rings are at most %llu bytes",
+			      (unsigned long long)RINGCAP_MAX_RING);
+		err = -EINVAL;
+		goto fail;
+	}
+	if (setsockopt(h->fd, SOL_RINGCAP, RINGCAP_OPT_RING_BYTES, &ring, sizeof(ring)) < 0 ||
+	    set_u32(h->fd, RINGCAP_OPT_SNAPLEN, o->snaplen) < 0) {
+		err = -errno;
+		lri_set_error("ring of %llu bytes with snaplen %u: %s (at least 2 slots of %u bytes)",
+			      (unsigned long long)ring, o->snaplen, strerror(errno),
+			      (unsigned)((RINGCAP_SLOT_DATA_OFFSET + o->snaplen + RINGCAP_SLOT_ALIGN - 1) &
+					 ~(RINGCAP_SLOT_ALIGN - 1)));
+		goto fail;
+	}
+	dir = o->flags & LR_F_RX_ONLY ? RINGCAP_DIR_RX : o->flags & LR_F_TX_ONLY ? RINGCAP_DIR_TX : RINGCAP_DIR_BOTH;
+	attach = module_prog(prog, sampling, o->snaplen, &mine);
+	if (attach == -ENOTSUP) {
+		attach = 1; /* sample with the caller's (random) program, not twice */
+		sampling = 1;
+		mine = *prog;
+		mine.filter = malloc(prog->len * sizeof(*prog->filter));
+		if (!mine.filter) {
+			err = -ENOMEM;
+			goto fail;
+		}
+		memcpy(mine.filter, prog->filter, prog->len * sizeof(*prog->filter));
+	} else if (attach < 0) {
+		err = attach;
+		goto fail;
+	}
+	if ((err = set_u32(h->fd, RINGCAP_OPT_DIRECTION, dir)) ||
+	    (err = set_u32(h->fd, RINGCAP_OPT_SAMPLING, sampling)) ||
+	    (err = set_u32(h->fd, RINGCAP_OPT_POLL_TIMEOUT, o->timeout_ms < RINGCAP_MAX_POLL_TIMEOUT ? o->timeout_ms : RINGCAP_MAX_POLL_TIMEOUT))) {
+		lri_set_error("ringcap options: %s", strerror(-err));
+		free(mine.filter);
+		goto fail;
+	}
+	if (attach && setsockopt(h->fd, SOL_SOCKET, SO_ATTACH_FILTER, &mine, sizeof(mine)) < 0) {
+		err = -errno;
+		lri_set_error("attaching the filter: %s", strerror(errno));
+		free(mine.filter);
+		goto fail;
+	}
+	free(mine.filter);
+	if ((o->flags & LR_F_STEAL) && (err = set_u32(h->fd, RINGCAP_OPT_STEAL, 1))) {
+		lri_set_error("steal mode: %s", strerror(-err));
+		goto fail;
+	}
+	if (!(o->flags & LR_F_NO_PROMISC) && (err = set_u32(h->fd, RINGCAP_OPT_PROMISC, 1))) {
+		lri_set_error("promiscuous mode: %s", strerror(-err));
+		goto fail;
+	}
+
+	sa.sr_family = (uint16_t)fam;
+	sa.sr_ifindex = (uint32_t)ifindex;
+	snprintf(sa.sr_ifname, sizeof(sa.sr_ifname), "%s", dev);
+	if (bind(h->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		err = -errno;
+		if (err == -EBUSY)
+			lri_set_error("%s already has an rx_handler (bridge, bond, macvlan): steal mode is not possible there", dev);
+		else if (err == -ENOMEM)
+			lri_set_error("the module could not allocate a %llu-byte ring", (unsigned long long)ring);
+		else
+			lri_set_error("bind to %s: %s", dev, strerror(errno));
+		goto fail;
+	}
+	if (getsockopt(h->fd, SOL_RINGCAP, RINGCAP_OPT_MMAP_BYTES, &mmap_bytes, &sl) < 0 || !mmap_bytes) {
+		err = errno ? -errno : -EINVAL;
+		lri_set_error("ringcap ring size: %s", strerror(-err));
+		goto fail;
+	}
+	map = mmap(NULL, mmap_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, h->fd, 0);
+	if (map == MAP_FAILED) {
+		err = -errno;
+		lri_set_error("mmap of the ringcap ring: %s", strerror(errno));
+		goto fail;
+	}
+	h->map = map;
+	h->map_len = mmap_bytes;
+	hdr = map;
+	if (hdr->magic != RINGCAP_MAGIC || hdr->abi_version != RINGCAP_ABI_VERSION ||
+	    hdr->hdr_size != sizeof(*hdr)) {
+		lri_set_error("the ring header says ABI %u (libring has %u): rebuild module and libring together",
+			      hdr->abi_version, RINGCAP_ABI_VERSION);
+		err = -EPROTO;
+		goto fail;
+	}
+
+	L[LRK_kind] = LR_KIND_SLOTS;
+	L[LRK_base] = (uint64_t)(uintptr_t)map;
+	L[LRK_size] = mmap_bytes;
+	L[LRK_ifindex] = (uint64_t)ifindex;
+	L[LRK_snaplen] = hdr->snaplen;
+	L[LRK_slot_base_off] = hdr->slots_offset;
+	L[LRK_slot_size] = hdr->slot_size;
+	L[LRK_slot_count] = hdr->slot_count;
+	L[LRK_slot_status_off] = offsetof(struct ringcap_slot, status);
+	L[LRK_slot_caplen_off] = offsetof(struct ringcap_slot, caplen);
+	L[LRK_slot_wirelen_off] = offsetof(struct ringcap_slot, wirelen);
+	L[LRK_slot_ifindex_off] = offsetof(struct ringcap_slot, ifindex);
+	L[LRK_slot_sec_off] = offsetof(struct ringcap_slot, ts_sec); /* u64, low word first */
+	L[LRK_slot_nsec_off] = offsetof(struct ringcap_slot, ts_nsec);
+	L[LRK_slot_vlan_tci_off] = offsetof(struct ringcap_slot, vlan_tci);   /* u16 */
+	L[LRK_slot_vlan_tpid_off] = offsetof(struct ringcap_slot, vlan_tpid); /* u16 */
+	L[LRK_slot_flags_off] = offsetof(struct ringcap_slot, flags);         /* u16 */
+	L[LRK_slot_direction_off] = offsetof(struct ringcap_slot, direction); /* u8 */
+	L[LRK_slot_data_off] = hdr->data_offset;
+	L[LRK_slot_flag_vlan] = RINGCAP_SF_VLAN_VALID;
+	L[LRK_slot_ready] = RINGCAP_SLOT_READY;
+	L[LRK_slot_free] = RINGCAP_SLOT_FREE;
+	/* u32 slot index (0..slot_count-1), not a free-running counter */
+	L[LRK_read_idx_off] = hdr->page_size + offsetof(struct ringcap_ctl, read_slot);
+	L[LRK_insert_idx_off] = offsetof(struct ringcap_hdr, insert_slot);
+	return 0;
+
+fail:
+	if (h->map)
+		munmap(h->map, h->map_len);
+	h->map = NULL;
+	close(h->fd);
+	h->fd = -1;
+	return err;
+}
+
+static int ring_ready(struct lr_handle *h, uint32_t cursor)
+{
+	const uint8_t *slot;
+
+	if (cursor >= h->layout[LRK_slot_count])
+		return 0;
+	slot = (const uint8_t *)h->map + h->layout[LRK_slot_base_off] +
+	       (size_t)cursor * h->layout[LRK_slot_size];
+	return __atomic_load_n((const uint32_t *)slot, __ATOMIC_ACQUIRE) == RINGCAP_SLOT_READY;
+}
+
+static int ring_stats(struct lr_handle *h)
+{
+	struct ringcap_stats st;
+	socklen_t len = sizeof(st);
+
+	/* the module's counters are cumulative */
+	if (getsockopt(h->fd, SOL_RINGCAP, RINGCAP_OPT_STATS, &st, &len) < 0)
+		return -errno;
+	h->totals[0] = st.packets;
+	h->totals[1] = st.dropped;
+	h->totals[2] = st.filtered;
+	h->totals[3] = st.seen;
+	h->totals[4] = st.bytes;
+	return 0;
+}
+
+static void ring_close(struct lr_handle *h)
+{
+	if (h->map)
+		munmap(h->map, h->map_len);
+	if (h->fd >= 0)
+		close(h->fd);
+	h->map = NULL;
+	h->fd = -1;
+}
+
+const struct lr_backend_ops lri_ring_ops = {
+	.name = "ring",
+	.open = ring_open,
+	.ready = ring_ready,
+	.stats = ring_stats,
+	.close = ring_close,
+};

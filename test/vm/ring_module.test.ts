@@ -1,0 +1,191 @@
+/**
+ * The TypeScript Ring over the ringcap kernel module (backend "ring"), run
+ * inside the VM by test/vm/ts_tests.sh under Bun and Deno: exact capture byte
+ * for byte, exact drop accounting, VLAN metadata, kernel filter, deterministic
+ * module sampling, steal refused on a bridge port. Skips (saying why) where
+ * the module is not loaded, e.g. on the host.
+ */
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import process from "node:process";
+import { Ring } from "../../lib/ring.ts";
+import "../../lib/ring_slots.ts";
+import type { Ring as RingT } from "../../lib/ring_base.ts";
+import { skip, test } from "../harness.ts";
+import { netReason, VethPair } from "../net.ts";
+import { frame, frameIndex, frameLength } from "../frames.ts";
+
+function needModule(): void {
+  const why = netReason();
+  if (why) skip(why);
+  if (!existsSync("/sys/module/ringcap")) {
+    skip("the ringcap module is not loaded (these run in the VM: scripts/vm/run.sh)");
+  }
+}
+
+async function drain(
+  ring: RingT,
+  want: number,
+  fn: (d: Uint8Array, off: number, cap: number, wire: number) => void,
+  ms = 10000,
+): Promise<number> {
+  let n = 0;
+  const t0 = Date.now();
+  while (n < want && Date.now() - t0 < ms) {
+    for (let p = ring.next(); p; p = ring.next()) {
+      fn(p.data, p.offset, p.caplen, p.wirelen);
+      n++;
+    }
+    if (n < want) await ring.wait(50);
+  }
+  await ring.wait(50);
+  for (let p = ring.next(); p; p = ring.next()) {
+    fn(p.data, p.offset, p.caplen, p.wirelen);
+    n++;
+  }
+  return n;
+}
+
+/** Wait until the module has been offered `n` packets (seen = packets + dropped + filtered). */
+async function settle(ring: RingT, n: number, ms = 10000): Promise<void> {
+  const t0 = Date.now();
+  for (;;) {
+    const s = ring.stats();
+    if (s.packets + s.dropped + s.filtered >= n || Date.now() - t0 > ms) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+test("module ring: N distinct frames 60..1514 B captured exactly, byte for byte", async () => {
+  needModule();
+  using net = VethPair.create("mex");
+  using ring = await Ring.open(net.host, { backend: "ring", ringMb: 8, snaplen: 2048 });
+  assert.equal(ring.backend, "ring");
+  assert.equal(ring.layout.kind, 2);
+  const N = 3000;
+  net.send(N);
+  const seen = new Uint8Array(N);
+  let bad = 0;
+  const n = await drain(ring, N, (d, off, cap, wire) => {
+    const i = frameIndex(d, off);
+    assert.ok(i < N, `frame index ${i} out of range`);
+    seen[i]++;
+    const want = frame(i);
+    if (cap !== want.length || wire !== want.length) bad++;
+    else {
+      for (let b = 0; b < cap; b++) {
+        if (d[off + b] !== want[b]) {
+          bad++;
+          break;
+        }
+      }
+    }
+  });
+  const p = ring.next();
+  assert.equal(p, null);
+  assert.equal(n, N, "captured count");
+  assert.equal(bad, 0, "frames with wrong bytes or lengths");
+  assert.ok(seen.every((c) => c === 1), "every frame exactly once");
+  const s = ring.stats();
+  assert.equal(s.packets, N);
+  assert.equal(s.dropped, 0);
+  assert.equal(s.bytes, Array.from({ length: N }, (_, i) => frameLength(i)).reduce((a, b) => a + b, 0));
+});
+
+test("module ring: packet metadata (ifindex, timestamp) comes from the slot header", async () => {
+  needModule();
+  using net = VethPair.create("mmd");
+  using ring = await Ring.open(net.host, { backend: "ring", ringMb: 1, snaplen: 1600 });
+  const before = Math.floor(Date.now() / 1000);
+  net.send(5);
+  await ring.wait(5000);
+  const p = ring.next();
+  assert.ok(p);
+  assert.equal(p.ifindex, net.hostIndex);
+  assert.ok(p.tsSec >= before - 1 && p.tsSec <= before + 60, `tsSec ${p.tsSec} vs ${before}`);
+  assert.ok(p.tsNsec >= 0 && p.tsNsec < 1e9);
+  assert.equal(p.vlanTci, -1);
+});
+
+test("module ring: a tiny ring not read: packets + dropped == sent, exactly; first frames kept", async () => {
+  needModule();
+  using net = VethPair.create("mdr");
+  using ring = await Ring.open(net.host, { backend: "ring", ringBytes: 16 * 1664, snaplen: 1600 });
+  assert.equal(ring.layout.slot_count, 16);
+  const N = 1000;
+  net.send(N);
+  await settle(ring, N);
+  const s = ring.stats();
+  assert.equal(s.packets + s.dropped, N, `packets ${s.packets} + dropped ${s.dropped}`);
+  assert.equal(s.packets, 16);
+  let k = 0;
+  for (let p = ring.next(); p; p = ring.next()) assert.equal(frameIndex(p.data, p.offset), k++);
+  assert.equal(k, 16);
+});
+
+test("module ring: the stripped 802.1Q tag is in Packet.vlanTci / vlanTpid", async () => {
+  needModule();
+  using net = VethPair.create("mvl");
+  using ring = await Ring.open(net.host, { backend: "ring", ringMb: 1, snaplen: 1600 });
+  net.send(20, { vlan: 42 });
+  let n = 0;
+  await drain(ring, 20, (d, off) => {
+    n++;
+    assert.equal(d[off + 12], 0x88, "tag removed from the bytes");
+  });
+  assert.equal(n, 20);
+  net.send(1, { vlan: 42, seed: 9 });
+  await ring.wait(2000);
+  const p = ring.next();
+  assert.ok(p);
+  assert.equal(p.vlanTci & 0xfff, 42);
+  assert.equal(p.vlanTpid, 0x8100);
+});
+
+test("module ring: kernel filter inserts only matches and counts the rest as filtered", async () => {
+  needModule();
+  using net = VethPair.create("mfl");
+  using ring = await Ring.open(net.host, {
+    backend: "ring",
+    ringMb: 4,
+    snaplen: 1600,
+    filter: "greater 1000",
+  });
+  const N = 1000;
+  net.send(N);
+  const want = Array.from({ length: N }, (_, i) => frameLength(i)).filter((l) => l >= 1000).length;
+  const n = await drain(ring, want, (_d, _o, _c, wire) => assert.ok(wire >= 1000));
+  assert.equal(n, want);
+  await settle(ring, N);
+  const s = ring.stats();
+  assert.equal(s.filtered, N - want);
+});
+
+test("module ring: sampling 1 in 10 happens in the module: packets == sent/10", async () => {
+  needModule();
+  using net = VethPair.create("msa");
+  using ring = await Ring.open(net.host, { backend: "ring", ringMb: 4, snaplen: 1600, sampling: 10 });
+  const N = 2000;
+  net.send(N);
+  await settle(ring, N);
+  const s = ring.stats();
+  assert.ok(Math.abs(s.packets - N / 10) <= 1, `packets ${s.packets}, want ${N / 10} ± 1`);
+  assert.equal(s.packets + s.filtered, N);
+});
+
+test("module ring: steal on a bridge port fails with EBUSY and says why", async () => {
+  needModule();
+  using net = VethPair.create("mbr");
+  const br = `rcb${process.pid % 10000}`;
+  spawnSync("ip", ["link", "add", "name", br, "type", "bridge"]);
+  try {
+    spawnSync("ip", ["link", "set", "dev", net.host, "master", br]);
+    await assert.rejects(
+      Ring.open(net.host, { backend: "ring", ringMb: 1, snaplen: 1600, steal: true }),
+      (e: Error & { code?: string }) => e.code === "EBUSY" && /rx_handler/.test(e.message),
+    );
+  } finally {
+    spawnSync("ip", ["link", "del", br]);
+  }
+});

@@ -1,0 +1,42 @@
+# test/vm/ts_tests.sh — sourced by test/vm/guest.sh inside the VM (ringcap.ko
+# loaded): the TypeScript Ring tests over the module backend under Bun and
+# Deno, then the module-vs-AF_PACKET drain benchmark. Test results go to
+# $OUT/ts_results.jsonl (the harness's JSON lines); scripts/vm/run.sh adds
+# them to the VM's results. Uses result() and now_ms() from guest.sh.
+BUN=$REPO/node_modules/.bin/bun
+DENO=$REPO/node_modules/.bin/deno
+TSENV=(env RINGCAP_RESULTS="$OUT/ts_results.jsonl" RINGCAP_BACKEND=ring NO_COLOR=1 HOME=/tmp/home
+	DENO_DIR=/tmp/home/deno RINGCAP_REQUIRE_ALL="${RINGCAP_REQUIRE_ALL:-0}")
+: >"$OUT/ts_results.jsonl"
+cd "$REPO" || return
+if [ ! -f "$REPO/libring/build/libring.so" ] || [ ! -x "$REPO/libring/build/txframes" ]; then
+	result ts_ring_module_tests fail "libring/build is not built (make -C libring on the host)"
+else
+	for rt in bun deno; do
+		t0=$(now_ms)
+		if [ $rt = bun ]; then
+			"${TSENV[@]}" "$BUN" test --timeout 120000 ./test/vm/ring_module.test.ts >"$OUT/ts_$rt.log" 2>&1
+		else
+			"${TSENV[@]}" "$DENO" test -A --no-check test/vm/ring_module.test.ts >"$OUT/ts_$rt.log" 2>&1
+		fi
+		rc=$?
+		echo "== $rt ring_module tests rc=$rc $(( $(now_ms) - t0 )) ms"; tail -30 "$OUT/ts_$rt.log"
+		if [ $rc != 0 ] && ! grep -q "\"runtime\":\"$rt\".*\"status\":\"fail\"" "$OUT/ts_results.jsonl"; then
+			result "ts_ring_module_tests_$rt" fail "runner exited $rc without recording a failure: $(tail -3 "$OUT/ts_$rt.log")"
+		fi
+	done
+	for rt in bun deno; do
+		t0=$(now_ms)
+		if [ $rt = bun ]; then
+			line=$("${TSENV[@]}" "$BUN" test/vm/bench_drain.ts "${RINGCAP_BENCH_N:-100000}" 3 2>&1 | tail -1)
+		else
+			line=$("${TSENV[@]}" "$DENO" run -A test/vm/bench_drain.ts "${RINGCAP_BENCH_N:-100000}" 3 2>&1 | tail -1)
+		fi
+		echo "== bench $rt $(( $(now_ms) - t0 )) ms: $line"
+		case $line in
+		'{'*) result "bench_drain_module_vs_af_packet_$rt" pass "$line" ;;
+		*) result "bench_drain_module_vs_af_packet_$rt" fail "$line" ;;
+		esac
+	done
+fi
+cd / || true
