@@ -4,10 +4,11 @@
  * bytes, timestamps, VLAN ids, no warnings).
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import process from "node:process";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { skip, test } from "./harness.ts";
+import { runtime, skip, test } from "./harness.ts";
 import type { Packet } from "../lib/packet.ts";
 import { FilePacket, openCaptureFile, PacketBatch, PcapWriter } from "../lib/pcap/mod.ts";
 import { has, run } from "./fixtures/tools.ts";
@@ -223,4 +224,23 @@ test("tcpdump -r and tshark -r read the writer's files: counts, bytes, VLANs, ns
     assert.equal(rows.filter((r) => r[2]).length, 30);
     assert.equal(rows[10][2], "110");
   }
+});
+
+test('"-" reads a capture from standard input (a pipe: no seeks)', async () => {
+  using t = tmp();
+  const path = join(t.dir, "s.pcap");
+  const w = PcapWriter.open(path);
+  for (let i = 0; i < 1000; i++) w.writeBytes(frame(i, 100), i, 0);
+  w.close();
+  const script = join(t.dir, "count.ts");
+  const mod = new URL("../lib/pcap/mod.ts", import.meta.url).href;
+  writeFileSync(
+    script,
+    `import { openCaptureFile } from "${mod}";\nconst r = openCaptureFile("-");\nwhile (r.next());\nconsole.log(r.stats().packets, r.stats().bytes);\n`,
+  );
+  const { spawnSync } = await import("node:child_process");
+  const args = runtime === "bun" ? [script] : ["run", "-A", script];
+  const out = spawnSync(process.execPath, args, { input: readFileSync(path), encoding: "utf8" });
+  assert.equal(out.status, 0, out.stderr);
+  assert.equal(out.stdout.trim(), "1000 100000");
 });

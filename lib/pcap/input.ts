@@ -6,6 +6,8 @@
 import { readSync } from "node:fs";
 import { PcapFormatError } from "./errors.ts";
 
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
 /**
  * A window `buf[start, end)` over the file, `fileOffset` being the file position of `buf[start]`.
  *
@@ -64,6 +66,10 @@ export class ByteInput {
       try {
         got = readSync(this.fd, this.buf, this.end, this.buf.length - this.end, null);
       } catch (e) {
+        if ((e as { code?: string }).code === "EAGAIN") { // a non-blocking pipe (stdin): wait 1 ms, retry
+          Atomics.wait(sleeper, 0, 0, 1);
+          continue;
+        }
         throw new PcapFormatError("IO", this.path, this.fileOffset + this.available, `read failed: ${e}`);
       }
       if (got === 0) this.#eof = true;

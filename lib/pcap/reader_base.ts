@@ -119,9 +119,9 @@ export abstract class CaptureFileReader implements PacketSource, AsyncIterable<P
   }
 
   /**
-   * Async iteration by batches of up to `max` packets, like the live `Ring`. The batch
-   * object is reused; `for (const p of batch)` allocates nothing per packet. Yields to
-   * the event loop every few batches so signals and timers get through.
+   * Async iteration by batches of up to `max` packets (default 65,536, as `Ring.batches`).
+   * The batch object is reused; `for (const p of batch)` allocates nothing per packet.
+   * Lets the event loop turn between batches (every 16 small ones) so signals and timers get through.
    *
    * @example
    * ```ts
@@ -131,11 +131,11 @@ export abstract class CaptureFileReader implements PacketSource, AsyncIterable<P
    * for await (const batch of r.batches(512)) for (const _p of batch) n++;
    * ```
    */
-  async *batches(max = 1024): AsyncGenerator<PacketBatch, void, void> {
+  async *batches(max = 65536): AsyncGenerator<PacketBatch, void, void> {
     const batch = new PacketBatch(this, max);
     for (let i = 1; batch.fill(); i++) {
       yield batch;
-      if (i % 16 === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      if (max >= 4096 || i % 16 === 0) await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
 
