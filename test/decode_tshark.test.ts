@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { skip, test } from "./harness.ts";
-import { decode, Decoded } from "../lib/decode/mod.ts";
+import { decode, Decoded, decodeFrame } from "../lib/decode/mod.ts";
 import { dstAddressToString, ipv4ToString, srcAddressToString } from "../lib/decode/format.ts";
 import { openCaptureFile, PcapWriter } from "../lib/pcap/mod.ts";
 import { decodeCases } from "./fixtures/decode_cases.ts";
@@ -24,6 +24,8 @@ const FIELDS = [
   "frame.cap_len",
   "frame.protocols",
   "ieee8021ad.id",
+  "ieee8021ad.svid",
+  "ieee8021ad.cvid",
   "vlan.id",
   "ip.src",
   "ip.dst",
@@ -77,7 +79,17 @@ const num = (v: string[]) => (v.length ? Number(v[0]) : -1);
 
 /** The comparable view of one frame, by category, from tshark's fields. */
 function fromTshark(r: Row): Record<string, string> {
-  const vlans = [...r["ieee8021ad.id"], ...r["vlan.id"]];
+  // VLAN ids in frame order: walk the layers; an 802.1ad layer holding two stacked 0x88a8
+  // tags shows them as S-VID + C-VID, a single one as ID.
+  const q = { ad: [...r["ieee8021ad.id"]], s: [...r["ieee8021ad.svid"]], c: [...r["ieee8021ad.cvid"]] };
+  const q1 = [...r["vlan.id"]];
+  const vlans: string[] = [];
+  for (const layer of first(r["frame.protocols"]).split(":")) {
+    if (layer === "ieee8021ad") {
+      if (q.s.length) vlans.push(q.s.shift()!, q.c.shift()!);
+      else vlans.push(q.ad.shift()!);
+    } else if (layer === "vlan") vlans.push(q1.shift()!);
+  }
   let protocol = "";
   if (r["ip.proto"].length) protocol = first(r["ip.proto"]);
   else if (r["ipv6.nxt"].length) {
@@ -152,6 +164,21 @@ function fromRingcap(d: Decoded, data: Uint8Array, wirelen: number, caplen: numb
   };
 }
 
+/** Corpus frames also written as if captured with their outer tag stripped into the metadata. */
+const META = [
+  {
+    index: decodeCases.findIndex((c) => c.name === "IPv4 TCP SYN with options"),
+    tci: (6 << 13) | 5,
+    tpid: 0,
+  },
+  { index: decodeCases.findIndex((c) => c.name.startsWith("QinQ")), tci: 77, tpid: 0x88a8 },
+  {
+    index: decodeCases.findIndex((c) => c.name.startsWith("IPv6 hop-by-hop + dstopts")),
+    tci: 4095,
+    tpid: 0x8100,
+  },
+];
+
 test("decoders agree with tshark frame by frame (known differences listed)", () => {
   if (!hasTshark()) skip("tshark not installed (apt-get install tshark)");
   const dir = mkdtempSync(join(tmpdir(), "ringcap-decode-"));
@@ -161,16 +188,23 @@ test("decoders agree with tshark frame by frame (known differences listed)", () 
     decodeCases.forEach((c, i) =>
       w.writeRecord(c.frame, 0, c.caplen ?? c.frame.length, c.frame.length, 1700000000 + i, i * 1000)
     );
+    // Frames whose outer tag the kernel stripped into the metadata: the writer puts it back.
+    for (const m of META) {
+      const c = decodeCases[m.index];
+      w.writeRecord(c.frame, 0, c.frame.length, c.frame.length, 1800000000, 0, m.tci, m.tpid);
+    }
     w.close();
 
     const rows = tsharkRows(file);
-    assert.equal(rows.length, decodeCases.length, "tshark frame count");
+    assert.equal(rows.length, decodeCases.length + META.length, "tshark frame count");
     const d = new Decoded();
     const r = openCaptureFile(file);
     const failures: string[] = [];
     const listed: string[] = [];
     let i = 0;
-    for (let p = r.next(); p; p = r.next(), i++) {
+    for (; i < decodeCases.length; i++) {
+      const p = r.next();
+      assert.ok(p, `frame ${i + 1} read back`);
       const c = decodeCases[i];
       decode(p, d);
       const ours = fromRingcap(d, p.data, p.wirelen, p.caplen);
@@ -195,8 +229,22 @@ test("decoders agree with tshark frame by frame (known differences listed)", () 
         listed.length = 0;
       }
     }
+    // The metadata-tag frames: ringcap decodes the untagged frame + vlanTci, tshark the file's tagged frame.
+    for (const [k, m] of META.entries()) {
+      const c = decodeCases[m.index];
+      const f = c.frame;
+      decodeFrame(f, new DataView(f.buffer, f.byteOffset), 0, f.length, f.length, m.tci, d);
+      const ours = fromRingcap(d, f, f.length + 4, f.length + 4);
+      const theirs = fromTshark(rows[decodeCases.length + k]);
+      assert.deepEqual(ours, theirs, `"${c.name}" with metadata tag ${m.tci}`);
+      assert.equal(d.vlanId, m.tci & 0xfff);
+      const p = r.next()!; // the tagged frame from the file decodes the same
+      assert.deepEqual(fromRingcap(decode(p, d), p.data, p.wirelen, p.caplen), theirs);
+      i++;
+    }
+    assert.equal(r.next(), null);
     r.close();
-    assert.equal(i, decodeCases.length, "frames read back by ringcap");
+    assert.equal(i, decodeCases.length + META.length, "frames read back by ringcap");
     assert.deepEqual(failures, []);
   } finally {
     rmSync(dir, { recursive: true, force: true });
