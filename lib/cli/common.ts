@@ -53,7 +53,25 @@ type Cac = any;
 /** A cac instance with the common capture flags; add tool-specific options, then parseCapture(). */
 export function captureCli(name: string, description: string): Cac {
   const cli = cac(name);
-  cli.command("[iface] [...filter]", description)
+  captureOptions(cli.command("[iface] [...filter]", description));
+  cli.help();
+  return cli;
+}
+
+/**
+ * Declare the common capture flags on a cac command (what captureCli does for
+ * its one command; a CLI with subcommands calls it on each).
+ *
+ * @example
+ * ```ts
+ * import cac from "cac";
+ * import { captureOptions } from "./common.ts";
+ * const cli = cac("ringcap");
+ * captureOptions(cli.command("count [iface] [...filter]", "Count packets"));
+ * ```
+ */
+export function captureOptions(cmd: Cac): Cac {
+  return cmd
     .option("-i, --interface <iface>", "Interface to capture on (default: the default route's)")
     .option("-c, --count <n>", "Stop after N packets")
     .option("--duration <seconds>", "Stop after S seconds")
@@ -62,8 +80,6 @@ export function captureCli(name: string, description: string): Cac {
     .option("--wait <mode>", "busy | poll | adaptive (default poll)")
     .option("--sampling <n>", "Keep 1 packet in N, in the kernel")
     .option("--json", "Last stdout line: one JSON object of the counters");
-  cli.help();
-  return cli;
 }
 
 function num(name: string, v: unknown, min: number, max: number, integer = true): number {
