@@ -1,8 +1,8 @@
 /**
  * pcapng reading: files converted by `editcap -F pcapng` and written by `tshark -F pcapng`
  * match the classic pcap they came from; hand-built files in both byte orders with
- * several sections and interfaces, if_tsresol (decimal and binary), if_tsoffset, SPB and
- * blocks to skip read as tshark reads them; 64-bit tick conversion is exact.
+ * several sections and interfaces, if_tsresol (decimal and binary), if_tsoffset, SPB, the
+ * obsolete PB and blocks to skip read as tshark reads them; 64-bit tick conversion is exact.
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { skip, test } from "./harness.ts";
 import { openCaptureFile, PcapNgReader, PcapWriter } from "../lib/pcap/mod.ts";
 import { ticksToTime, tickTime } from "../lib/pcap/ts64.ts";
-import { block, epb, file, idb, shb, spb } from "./fixtures/capture_build.ts";
+import { block, epb, file, idb, pb, shb, spb } from "./fixtures/capture_build.ts";
 import { has, run } from "./fixtures/tools.ts";
 
 function tmp(): { dir: string; [Symbol.dispose](): void } {
@@ -96,6 +96,7 @@ function builtFile(): {
     shb(be),
     idb(be, 1, 262144, 0x80 | 20, 1_000_000_000), // 2^-20 s ticks, +1e9 s offset
     epb(be, 0, 0, (5 << 20) | (1 << 19), payload(61, 5)), // 5.5 s + offset
+    pb(be, 0, 0, 3 << 20, payload(62, 6)), // obsolete Packet Block: 3 s + offset
   );
   const usTicks = 395 * 2 ** 32 + (3_500_000_000 % 2 ** 32);
   return {
@@ -106,6 +107,7 @@ function builtFile(): {
       { sec: 0, nsec: 0, caplen: 100, wirelen: 100 },
       { sec: 0, nsec: 0, caplen: 90, wirelen: 90 },
       { sec: 1_000_000_005, nsec: 500_000_000, caplen: 61, wirelen: 61 },
+      { sec: 1_000_000_003, nsec: 0, caplen: 62, wirelen: 62 },
     ],
   };
 }
@@ -126,7 +128,7 @@ test("hand-built pcapng: both byte orders, sections, interfaces, tsresol, tsoffs
   assert.deepEqual(got, want);
   assert.equal(r.sections, 2);
   assert.equal(r.interfaces.length, 1, "interfaces of the current section");
-  assert.deepEqual(r.stats(), { packets: 5, dropped: 0, filtered: 0, bytes: 60 + 1514 + 100 + 90 + 61 });
+  assert.deepEqual(r.stats(), { packets: 6, dropped: 0, filtered: 0, bytes: 60 + 1514 + 100 + 90 + 61 + 62 });
   r.close();
   if (!has("tshark")) return; // the reader checks above stand alone; tshark confirms the builder
   const ts = run("tshark", [

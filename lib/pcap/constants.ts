@@ -23,6 +23,8 @@ export const PCAPNG_SHB = 0x0a0d0d0a;
 export const PCAPNG_BYTE_ORDER_MAGIC = 0x1a2b3c4d;
 /** pcapng Interface Description Block. */
 export const PCAPNG_IDB = 0x00000001;
+/** pcapng (obsolete) Packet Block, as written by old Wireshark versions. */
+export const PCAPNG_PB = 0x00000002;
 /** pcapng Simple Packet Block. */
 export const PCAPNG_SPB = 0x00000003;
 /** pcapng Enhanced Packet Block. */

@@ -1,7 +1,7 @@
 /**
  * pcapng reader: Section Header (either byte order, several sections), Interface
  * Description (link type, snaplen, if_tsresol, if_tsoffset), Enhanced and Simple
- * Packet blocks; every other block is skipped. Streamed in constant memory.
+ * Packet blocks (and the obsolete Packet Block); every other block is skipped. Streamed in constant memory.
  * @module
  */
 import {
@@ -13,6 +13,7 @@ import {
   PCAPNG_IDB,
   PCAPNG_OPT_IF_TSOFFSET,
   PCAPNG_OPT_IF_TSRESOL,
+  PCAPNG_PB,
   PCAPNG_SHB,
   PCAPNG_SPB,
 } from "./constants.ts";
@@ -154,7 +155,7 @@ export class PcapNgReader extends CaptureFileReader {
       }
       return true;
     }
-    if (type !== PCAPNG_IDB && type !== PCAPNG_EPB && type !== PCAPNG_SPB) {
+    if (type !== PCAPNG_IDB && type !== PCAPNG_EPB && type !== PCAPNG_SPB && type !== PCAPNG_PB) {
       if (!input.skip(len)) {
         throw this.#fail("TRUNCATED", `the file ends inside a ${len}-byte block (type ${type})`);
       }
@@ -187,9 +188,10 @@ export class PcapNgReader extends CaptureFileReader {
     }
     const p = this.packet;
     let ifid = 0, caplen: number, dataAt: number;
-    if (type === PCAPNG_EPB) {
-      if (len < 32) throw this.#fail("BAD_BLOCK", `enhanced packet block of ${len} bytes (at least 32)`);
-      ifid = v.getUint32(s + 8, this.#le);
+    const timed = type !== PCAPNG_SPB;
+    if (timed) { // EPB: interface id u32; obsolete PB: interface id u16 + drops u16; then the same layout
+      if (len < 32) throw this.#fail("BAD_BLOCK", `packet block of ${len} bytes (at least 32)`);
+      ifid = type === PCAPNG_EPB ? v.getUint32(s + 8, this.#le) : v.getUint16(s + 8, this.#le);
       caplen = v.getUint32(s + 20, this.#le);
       p.wirelen = v.getUint32(s + 24, this.#le);
       dataAt = s + 28;
@@ -216,7 +218,7 @@ export class PcapNgReader extends CaptureFileReader {
         `packet of ${caplen} captured bytes, more than the cap of ${this.#maxRecord}`,
       );
     }
-    if (type === PCAPNG_EPB) {
+    if (timed) {
       ticksToTime(v.getUint32(s + 12, this.#le), v.getUint32(s + 16, this.#le), iface.tsresol);
       p.tsSec = tickTime.sec + iface.tsoffset;
       p.tsNsec = tickTime.nsec;
