@@ -20,6 +20,8 @@ import { EndReason, FlowRecord, formatIPv4, parseIPv4, parseIPv6 } from "../lib/
 import { createEncoder, UdpExporter } from "../lib/netflow/exporter.ts";
 import type { NetflowVersion, SamplingInfo } from "../lib/netflow/encoder.ts";
 import { IPFIX_FIELDS, recordLength } from "../lib/netflow/templates.ts";
+import { PcapWriter } from "../lib/pcap/writer.ts";
+import process from "node:process";
 
 // ---------- helpers: tools, ports, nfcapd, tshark ----------
 
@@ -547,3 +549,146 @@ for (const version of [5, 9, 10] as const) {
     await exportAndCheck(version, records, { expect: expectedScenarioFlows(), bootMs: table.firstPacketMs });
   });
 }
+
+// ---------- the whole probe: generated pcap → examples/nprobe.ts → nfcapd ----------
+
+/** A real Ethernet frame for one scenario packet (802.1Q tag in the frame for VLAN packets). */
+function frameOf(s: Sc): Uint8Array {
+  const v6 = s.src.includes(":");
+  const tag = s.vlan !== undefined ? 4 : 0;
+  const f = new Uint8Array(Math.max(60, 14 + tag + s.len));
+  const v = new DataView(f.buffer);
+  f.set([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1]);
+  if (tag) v.setUint16(12, 0x8100), v.setUint16(14, s.vlan!);
+  v.setUint16(12 + tag, v6 ? 0x86dd : 0x0800);
+  const ip = 14 + tag;
+  let l4 = ip + 20;
+  if (v6) {
+    v.setUint32(ip, 0x60000000);
+    v.setUint16(ip + 4, s.len - 40);
+    v.setUint8(ip + 6, s.proto);
+    v.setUint8(ip + 7, 64);
+    const a = parseIPv6(s.src), b = parseIPv6(s.dst);
+    for (let i = 0; i < 4; i++) v.setUint32(ip + 8 + 4 * i, a[i]), v.setUint32(ip + 24 + 4 * i, b[i]);
+    l4 = ip + 40;
+  } else {
+    v.setUint8(ip, 0x45);
+    v.setUint16(ip + 2, s.len);
+    v.setUint16(ip + 4, 1);
+    v.setUint8(ip + 8, 64);
+    v.setUint8(ip + 9, s.proto);
+    v.setUint32(ip + 12, parseIPv4(s.src));
+    v.setUint32(ip + 16, parseIPv4(s.dst));
+    let sum = 0;
+    for (let k = 0; k < 20; k += 2) sum += v.getUint16(ip + k);
+    while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+    v.setUint16(ip + 10, ~sum & 0xffff);
+  }
+  if (s.proto === 6) {
+    v.setUint16(l4, s.sp!), v.setUint16(l4 + 2, s.dp!);
+    v.setUint32(l4 + 4, 1000), v.setUint32(l4 + 8, (s.flags! & 0x10) ? 2000 : 0);
+    v.setUint8(l4 + 12, 5 << 4), v.setUint8(l4 + 13, s.flags!), v.setUint16(l4 + 14, 65535);
+  } else if (s.proto === 17) {
+    v.setUint16(l4, s.sp!), v.setUint16(l4 + 2, s.dp!), v.setUint16(l4 + 4, s.len - (l4 - ip));
+  } else {
+    v.setUint8(l4, s.icmp![0]),
+      v.setUint8(l4 + 1, s.icmp![1]),
+      v.setUint16(l4 + 4, 77),
+      v.setUint16(l4 + 6, 1);
+  }
+  return f;
+}
+
+function writeScenarioPcap(path: string): void {
+  using w = PcapWriter.open(path, { snaplen: 65535 });
+  for (const s of scenario()) {
+    const ms = Math.round(s.ms);
+    w.writeBytes(frameOf(s), Math.floor(ms / 1000), (ms % 1000) * 1e6);
+  }
+}
+
+const NPROBE = new URL("../examples/nprobe.ts", import.meta.url).pathname;
+
+/** Run examples/nprobe.ts under the runtime running the tests. */
+function nprobe(args: string[]): Promise<{ code: number | null; stderr: string; stdout: string }> {
+  // deno-lint-ignore no-explicit-any
+  const G = globalThis as any;
+  const exe = G.Deno ? G.Deno.execPath() : process.execPath;
+  const argv = G.Deno ? ["run", "-A", NPROBE, ...args] : ["run", NPROBE, ...args];
+  const p = spawn(exe, argv, { stdio: ["ignore", "pipe", "pipe"] });
+  let stderr = "", stdout = "";
+  p.stderr?.on("data", (b: Uint8Array) => stderr += new TextDecoder().decode(b));
+  p.stdout?.on("data", (b: Uint8Array) => stdout += new TextDecoder().decode(b));
+  return new Promise((r) => p.on("close", (code: number | null) => r({ code, stderr, stdout })));
+}
+
+for (const version of [5, 9, 10] as const) {
+  test(`collectors: generated pcap → nprobe.ts -r -V ${version} → nfdump lists exactly the expected flows`, async () => {
+    requireTools("nfcapd", "nfdump", "tshark");
+    const dir = mkdtempSync(join(tmpdir(), "ringcap-probe-"));
+    try {
+      const pcap = join(dir, "scenario.pcap");
+      writeScenarioPcap(pcap);
+      const sniff = await sniffer();
+      let res: { code: number | null; stderr: string; stdout: string } | undefined;
+      const { flows, log } = await withNfcapd(async (port) => {
+        res = await nprobe([
+          "-r",
+          pcap,
+          "-n",
+          `127.0.0.1:${port}`,
+          "-n",
+          `127.0.0.1:${sniff.port}`,
+          "-V",
+          String(version),
+          "-t",
+          "60",
+          "-d",
+          "15",
+          "--json",
+        ]);
+      });
+      await sleep(50);
+      await sniff.close();
+      assert.equal(res?.code, 0, res?.stderr ?? "");
+      const want = expectedScenarioFlows().filter((r) => version !== 5 || r.ipVersion === 4)
+        .map((r) => expectLine(r, version)).sort();
+      assert.deepEqual(flows, want, `nfcapd log:\n${log}\nprobe:\n${res?.stderr}`);
+      assert.match(log, /Sequence Errors: 0/);
+      const json = JSON.parse(res!.stdout.trim().split("\n").pop()!);
+      assert.equal(json.packets, scenario().length);
+      assert.equal(json.flows, expectedScenarioFlows().length);
+      checkSequence(version, sniff.got);
+      checkTshark(sniff.got, version);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+test("collectors: nprobe.ts refuses bad options and collector addresses with one line and exit 2", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "ringcap-probe-"));
+  try {
+    const pcap = join(dir, "scenario.pcap");
+    writeScenarioPcap(pcap);
+    for (
+      const [args, msg] of [
+        [["-r", pcap], /no collector/],
+        [["-r", pcap, "-n", "127.0.0.1"], /bad collector/],
+        [["-r", pcap, "-n", "300.1.1.1:2055"], /not an IPv4 address/],
+        [["-r", pcap, "-n", "[zz::1]:2055"], /not an IPv6 address/],
+        [["-r", pcap, "-n", "127.0.0.1:2055", "-V", "7"], /-V must be 5, 9 or 10/],
+        [["-r", pcap, "-n", "127.0.0.1:2055", "-t", "0"], /active timeout/],
+        [["-r", pcap, "-n", "127.0.0.1:2055", "--max-flows", "1.5"], /--max-flows/],
+        [["-r", join(dir, "missing.pcap"), "-n", "127.0.0.1:2055"], /no such file/],
+      ] as const
+    ) {
+      const r = await nprobe([...args]);
+      assert.equal(r.code, 2, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(r.stderr, msg);
+      assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
