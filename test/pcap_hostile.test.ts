@@ -143,6 +143,9 @@ test("pcapng: bad lengths, bad byte-order magic, huge blocks", () => {
   const badBom = shb(le);
   badBom[8] = 0;
   expectError(put(file(badBom)), 0, "BAD_HEADER", /byte-order magic/);
+  const shortShb = shb(le);
+  shortShb[4] = 16;
+  expectError(put(file(shortShb)), 0, "BAD_BLOCK", /section header block of 16 bytes/);
   // A block to skip that claims 15 MiB in a small file: a clean TRUNCATED, no 15 MiB buffer.
   expectError(
     put(file(...ngHead(), ...pkts, block(le, 0x0000000a, new Uint8Array(40), 15 << 20))),

@@ -148,6 +148,7 @@ export class PcapNgReader extends CaptureFileReader {
       throw this.#fail("RECORD_TOO_LARGE", `block of ${len} bytes, more than the cap of ${MAX_PCAPNG_BLOCK}`);
     }
     if (type === PCAPNG_SHB) {
+      if (len < 28) throw this.#fail("BAD_BLOCK", `section header block of ${len} bytes (at least 28)`);
       this.sections++;
       this.interfaces = [];
       if (!input.skip(len)) {
