@@ -16,7 +16,8 @@
  *
  * Locking, outermost first:
  *   rtnl_lock          bind/unbind, steal and promisc changes, the notifier
- *   ringcap_mutex      the global socket list (notifier, /proc)
+ *   ringcap_mutex      the global socket list and every change of rs->dev
+ *                      (bind, release, notifier; read by /proc, getname)
  *   rs->cfg_lock       ring geometry, allocation and mapping
  *   rs->lock (spin)    ring pointer, insert position, counters (RX path)
  */
@@ -469,6 +470,7 @@ static int ringcap_bind(struct socket *sock, struct sockaddr *uaddr, int addr_le
 		err = -ENODEV;
 		goto out_rtnl;
 	}
+	mutex_lock(&ringcap_mutex); /* /proc and getname read rs->dev under it */
 	mutex_lock(&rs->cfg_lock);
 	err = ringcap_ensure_ring(rs);
 	if (err)
@@ -501,6 +503,7 @@ static int ringcap_bind(struct socket *sock, struct sockaddr *uaddr, int addr_le
 	WRITE_ONCE(rs->hdr->flags, rs->steal_active ? RINGCAP_HF_STEAL : 0);
 	spin_unlock_bh(&rs->lock);
 	mutex_unlock(&rs->cfg_lock);
+	mutex_unlock(&ringcap_mutex);
 	rtnl_unlock();
 	return 0;
 
@@ -508,6 +511,7 @@ out_unbind:
 	ringcap_unbind(rs, false);
 out_cfg:
 	mutex_unlock(&rs->cfg_lock);
+	mutex_unlock(&ringcap_mutex);
 out_rtnl:
 	rtnl_unlock();
 	return err;
@@ -523,13 +527,13 @@ static int ringcap_getname(struct socket *sock, struct sockaddr *uaddr, int peer
 		return -EOPNOTSUPP;
 	memset(sa, 0, sizeof(*sa));
 	sa->sr_family = family;
-	rcu_read_lock();
-	dev = READ_ONCE(rs->dev);
+	mutex_lock(&ringcap_mutex);
+	dev = rs->dev;
 	if (dev) {
 		sa->sr_ifindex = dev->ifindex;
 		strscpy(sa->sr_ifname, dev->name, sizeof(sa->sr_ifname));
 	}
-	rcu_read_unlock();
+	mutex_unlock(&ringcap_mutex);
 	return sizeof(*sa);
 }
 
@@ -572,7 +576,9 @@ static int ringcap_mmap(struct file *file, struct socket *sock, struct vm_area_s
 	unsigned long size = vma->vm_end - vma->vm_start;
 	int err;
 
-	if (vma->vm_pgoff)
+	/* Offset 0, shared: a private (copy-on-write) mapping would never
+	 * hand slots back to the kernel. */
+	if (vma->vm_pgoff || !(vma->vm_flags & VM_SHARED))
 		return -EINVAL;
 	mutex_lock(&rs->cfg_lock);
 	err = ringcap_ensure_ring(rs);
@@ -817,8 +823,8 @@ static int ringcap_release(struct socket *sock)
 	rtnl_lock();
 	mutex_lock(&ringcap_mutex);
 	list_del(&rs->node);
-	mutex_unlock(&ringcap_mutex);
 	ringcap_unbind(rs, false);
+	mutex_unlock(&ringcap_mutex);
 	rtnl_unlock();
 	synchronize_net(); /* no RX path is still inside ringcap_capture(rs) */
 	del_timer_sync(&rs->timer);
@@ -968,15 +974,13 @@ static int ringcap_seq_show(struct seq_file *seq, void *v)
 	slots = rs->ring ? rs->slot_count : 0;
 	snaplen = rs->ring ? rs->snaplen : rs->opt_snaplen;
 	spin_unlock_bh(&rs->lock);
-	rcu_read_lock();
-	dev = READ_ONCE(rs->dev);
+	dev = rs->dev; /* stable: bind, unbind and the notifier hold ringcap_mutex */
 	name = dev ? dev->name : rs->gone ? "(gone)" : "-";
 	seq_printf(seq, "%s %d %llu %u %u %llu %llu %llu %llu %llu %u %d %u\n",
 		   name, dev ? dev->ifindex : 0, rs->ring ? rs->mmap_bytes : 0,
 		   slots, snaplen, st.packets, st.dropped, st.filtered, st.seen,
 		   st.bytes, READ_ONCE(rs->sampling), READ_ONCE(rs->steal_active),
 		   READ_ONCE(rs->direction));
-	rcu_read_unlock();
 	return 0;
 }
 

@@ -125,6 +125,8 @@ if ! gcc -O2 -Wall -Wextra -Wno-unused-parameter -pthread -o "$OUT/bin/ringcap_t
 	emit guest_programs_build fail "$(head -3 "$VM/cc.log")"
 	finish
 fi
+gcc -O2 -Wall -Wextra -o "$OUT/bin/slot_layout" "$REPO/test/vm/slot_layout.c" 2>>"$VM/cc.log" ||
+	emit guest_programs_build fail "slot_layout.c: $(tail -2 "$VM/cc.log")"
 # libring (with the module backend) for the TypeScript tests in the guest.
 if ! make -s -C "$REPO/libring" >"$VM/libring.log" 2>&1; then
 	emit libring_build fail "make -C libring: $(grep -m1 -i error "$VM/libring.log")"

@@ -7,13 +7,14 @@
  */
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import { spawnSync } from "node:child_process";
 import process from "node:process";
 import { Ring } from "../../lib/ring.ts";
 import "../../lib/ring_slots.ts";
 import type { Ring as RingT } from "../../lib/ring_base.ts";
 import { skip, test } from "../harness.ts";
-import { netReason, VethPair } from "../net.ts";
+import { netReason, ROOT, VethPair } from "../net.ts";
 import { frame, frameIndex, frameLength } from "../frames.ts";
 
 function needModule(): void {
@@ -188,4 +189,23 @@ test("module ring: steal on a bridge port fails with EBUSY and says why", async 
   } finally {
     spawnSync("ip", ["link", "del", br]);
   }
+});
+
+test("module ring: libring's slot layout keys equal offsetof() in the ABI header", async () => {
+  needModule();
+  const bin = `${ROOT}/build/vm/out/bin/slot_layout`;
+  if (!existsSync(bin)) skip("build/vm/out/bin/slot_layout is not built (scripts/vm/run.sh builds it)");
+  const want = JSON.parse(execFileSync(bin, { encoding: "utf8" })) as Record<string, number>;
+  using net = VethPair.create("mly");
+  using ring = await Ring.open(net.host, { backend: "ring", ringMb: 1, snaplen: 1600 });
+  const L = ring.layout;
+  for (const [k, v] of Object.entries(want)) {
+    if (k === "read_idx_in_page1") continue;
+    assert.equal(L[k], v, `layout key ${k}`);
+  }
+  // the read index lives in page 1, right after the kernel's header page
+  assert.equal(L.read_idx_off, L.slot_base_off / 2 + want.read_idx_in_page1);
+  assert.equal(L.slot_size % 64, 0);
+  assert.ok(L.slot_size >= L.slot_data_off + 1600);
+  assert.equal(L.size, L.slot_base_off + Math.ceil((L.slot_count * L.slot_size) / 4096) * 4096);
 });
