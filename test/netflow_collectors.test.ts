@@ -22,6 +22,7 @@ import type { NetflowVersion, SamplingInfo } from "../lib/netflow/encoder.ts";
 import { IPFIX_FIELDS, recordLength } from "../lib/netflow/templates.ts";
 import { PcapWriter } from "../lib/pcap/writer.ts";
 import process from "node:process";
+import { netReason, runtimeArgv, VethPair, waitForPacketSocket } from "./net.ts";
 
 // ---------- helpers: tools, ports, nfcapd, tshark ----------
 
@@ -54,10 +55,14 @@ async function freePort(): Promise<number> {
  * Run nfcapd on a free loopback port while `body(port)` exports to it; then list its flows with nfdump.
  * Returns one normalized line per flow (see `nfLine`), sorted, and nfcapd's log.
  */
-async function withNfcapd(body: (port: number) => Promise<void>): Promise<{ flows: string[]; log: string }> {
+async function withNfcapd(
+  body: (port: number) => Promise<void>,
+  host = "127.0.0.1",
+): Promise<{ flows: string[]; log: string }> {
   const dir = mkdtempSync(join(tmpdir(), "ringcap-nfcapd-"));
   const port = await freePort();
-  const proc = spawn("nfcapd", ["-w", dir, "-p", String(port), "-b", "127.0.0.1", "-v"], {
+  const family = host.includes(":") ? ["-6"] : [];
+  const proc = spawn("nfcapd", [...family, "-w", dir, "-p", String(port), "-b", host, "-v"], {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let log = "";
@@ -692,3 +697,96 @@ test("collectors: nprobe.ts refuses bad options and collector addresses with one
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// ---------- live: traffic in a namespace → nprobe.ts on the veth → nfcapd ----------
+
+/** A sender run inside the namespace: `n` UDP datagrams of `size` payload bytes over `flows` source ports. */
+const SENDER = `
+import dgram from "node:dgram";
+const [n, flows, size] = process.argv.slice(2).map(Number);
+const socks = [];
+for (let f = 0; f < flows; f++) {
+  const s = dgram.createSocket("udp4");
+  await new Promise((r) => s.bind(20000 + f, "10.99.0.1", r));
+  socks.push(s);
+}
+const buf = new Uint8Array(size);
+for (let i = 0; i < n; i++) {
+  await new Promise((r, j) => socks[i % flows].send(buf, 9999, "10.99.0.2", (e) => e ? j(e) : r()));
+  if (i % 200 === 199) await new Promise((r) => setTimeout(r, 2));
+}
+for (const s of socks) s.close();
+`;
+
+test(
+  "collectors: live UDP in a namespace → nprobe.ts on the veth → nfcapd: totals equal packets sent (v5, v9, IPFIX over IPv6)",
+  async () => {
+    const why = netReason();
+    if (why) skip(why);
+    requireTools("nfcapd", "nfdump");
+    const dir = mkdtempSync(join(tmpdir(), "ringcap-live-"));
+    try {
+      const sender = join(dir, "send.mjs");
+      writeFileSync(sender, SENDER);
+      using net = VethPair.create("nfl");
+      const sh = (...a: string[]) => assert.equal(spawnSync("ip", a).status, 0, `ip ${a.join(" ")}`);
+      sh("-n", net.ns, "addr", "add", "10.99.0.1/24", "dev", net.peer);
+      sh(
+        "-n",
+        net.ns,
+        "neigh",
+        "add",
+        "10.99.0.2",
+        "lladdr",
+        "02:00:00:00:00:99",
+        "dev",
+        net.peer,
+        "nud",
+        "permanent",
+      );
+      const N = 3000, FLOWS = 7, SIZE = 100;
+      for (const [version, host] of [[5, "127.0.0.1"], [9, "127.0.0.1"], [10, "::1"]] as const) {
+        let out = "", err = "", code: number | null = null;
+        const { flows, log } = await withNfcapd(async (port) => {
+          const collector = host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+          const [exe, argv] = runtimeArgv(NPROBE, [
+            "-i",
+            net.host,
+            "-n",
+            collector,
+            "-V",
+            String(version),
+            "--json",
+            "udp",
+          ]);
+          const p = spawn(exe, argv, { stdio: ["ignore", "pipe", "pipe"] });
+          p.stdout?.on("data", (b: Uint8Array) => out += new TextDecoder().decode(b));
+          p.stderr?.on("data", (b: Uint8Array) => err += new TextDecoder().decode(b));
+          const done = new Promise<void>((r) => p.on("close", (c: number | null) => (code = c, r())));
+          await waitForPacketSocket(net.hostIndex);
+          const [rt, rargv] = runtimeArgv(sender, [String(N), String(FLOWS), String(SIZE)]);
+          const s = spawnSync("ip", ["netns", "exec", net.ns, rt, ...rargv], {
+            encoding: "utf8",
+            timeout: 60_000,
+          });
+          assert.equal(s.status, 0, s.stderr);
+          await sleep(300);
+          process.kill(p.pid!, "SIGINT"); // every active flow must be exported on the way out
+          await done;
+        }, host);
+        assert.equal(code, 0, err);
+        const json = JSON.parse(out.trim().split("\n").pop()!);
+        assert.equal(json.dropped, 0);
+        const total = flows.map((l) => Number(/pkts=(\d+)/.exec(l)![1])).reduce((a, b) => a + b, 0);
+        const bytes = flows.map((l) => Number(/bytes=(\d+)/.exec(l)![1])).reduce((a, b) => a + b, 0);
+        assert.equal(total, N, `v${version}: nfdump total packets\n${flows.join("\n")}\n${log}\n${err}`);
+        assert.equal(bytes, N * (20 + 8 + SIZE), `v${version}: nfdump total bytes`);
+        assert.equal(flows.length, FLOWS, flows.join("\n"));
+        for (const f of flows) assert.match(f, / 17 10\.99\.0\.1:200\d\d > 10\.99\.0\.2:9999 /);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+  120_000,
+);
