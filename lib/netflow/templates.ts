@@ -91,7 +91,7 @@ export const IPFIX_FIELDS: { readonly v4: readonly Field[]; readonly v6: readonl
  * @example
  * ```ts
  * import { recordLength, V9_FIELDS } from "./templates.ts";
- * recordLength(V9_FIELDS.v4); // 46
+ * recordLength(V9_FIELDS.v4); // 48
  * ```
  */
 export function recordLength(fields: readonly Field[]): number {
