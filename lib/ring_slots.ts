@@ -6,13 +6,14 @@
  * `slot_base_off`. The kernel fills them in order and publishes a slot by
  * writing its status word READY last (after a write barrier); we read that
  * word with `Atomics.load`, read the header and frame in place, then give the
- * slot back with `Atomics.store(FREE)` and record our position (a u32 slot
- * index) at `read_idx_off`, which the kernel uses only for poll(). A slot is
- * given back when the reader moves on (the next `next()`, or `ready()`), so
- * the reused Packet stays valid until then. All offsets come from libring's
+ * slot back with `Atomics.store(FREE)`. Our position (a u32 slot index) is
+ * written at `read_idx_off` only before we wait: the kernel uses it for
+ * nothing but poll() readiness. A slot is given back when the reader moves
+ * on (the next `next()`, `ready()` or a wait), so the reused Packet stays
+ * valid until then. All offsets come from libring's
  * layout description (offsetof in C).
  *
- * Per packet: a few loads and two stores on numbers. No allocation, no FFI.
+ * Per packet: an atomic load, an atomic store, a few loads. No allocation, no FFI.
  *
  * @example
  * ```ts
@@ -132,9 +133,14 @@ export class SlotRing extends Ring {
   /** Give the held slot back to the kernel and move to the next one. */
   #release(): void {
     Atomics.store(this.#u32, (this.#off + this.#status) >>> 2, this.#free);
-    this.#r = this.#r + 1 === this.#count ? 0 : this.#r + 1;
-    this.#off = this.#base + this.#r * this.#size;
-    Atomics.store(this.#u32, this.#readIdx >>> 2, this.#r);
+    const r = this.#r + 1;
+    if (r === this.#count) {
+      this.#r = 0;
+      this.#off = this.#base;
+    } else {
+      this.#r = r;
+      this.#off += this.#size;
+    }
     this.#held = false;
   }
 
@@ -157,7 +163,10 @@ export class SlotRing extends Ring {
     return p;
   }
 
+  /** Where the reader waits; also publishes it for the kernel's poll(). */
   protected cursor(): number {
+    if (this.#held) this.#release();
+    Atomics.store(this.#u32, this.#readIdx >>> 2, this.#r);
     return this.#r;
   }
 
