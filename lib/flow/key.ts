@@ -24,10 +24,12 @@ export const K_SRC = 0, K_DST = 4, K_PORTS = 8, K_PROTO = 9, K_VLAN = 10, K_IF =
  * ```ts
  * import { KEY_WORDS, packKey } from "./key.ts";
  * import type { Packet } from "../packet.ts";
- * import { Decoded } from "../decode/decoded.ts";
+ * import type { Decoded } from "../decode/decoded.ts";
  * const key = new Uint32Array(KEY_WORDS);
- * declare const pkt: Packet; const d = new Decoded(); // filled by a decoder
- * if (packKey(pkt, d, key, 0)) console.log(key[9] & 255); // protocol
+ * function protocolOf(pkt: Packet, d: Decoded): number { // d filled by a decoder
+ *   return packKey(pkt, d, key, 0) ? key[9] & 255 : -1;
+ * }
+ * protocolOf;
  * ```
  */
 export function packKey(pkt: Packet, d: Decoded, key: Uint32Array, at: number): boolean {

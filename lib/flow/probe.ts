@@ -77,10 +77,12 @@ export interface ProbeStats {
  * ```ts
  * import { FlowProbe } from "./probe.ts";
  * import type { PacketSource } from "../packet.ts";
- * declare const src: PacketSource;
- * const probe = await FlowProbe.open({ collectors: ["127.0.0.1:2055"], version: 10 });
- * for (let p = src.next(); p; p = src.next()) probe.add(p);
- * await probe.close(); // exports every flow left, withdraws IPFIX templates, drains the sockets
+ * async function probeAll(src: PacketSource): Promise<void> {
+ *   const probe = await FlowProbe.open({ collectors: ["127.0.0.1:2055"], version: 10 });
+ *   for (let p = src.next(); p; p = src.next()) probe.add(p);
+ *   await probe.close(); // exports every flow left, withdraws IPFIX templates, drains the sockets
+ * }
+ * probeAll;
  * ```
  */
 export class FlowProbe {

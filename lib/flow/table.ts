@@ -48,13 +48,15 @@ const IDLE_H = 0, END_H = 2, AGE_H = 4;
  * @example
  * ```ts
  * import { FlowTable } from "./table.ts";
- * import { Decoded } from "../decode/decoded.ts";
+ * import { Decoded, decode } from "../decode/mod.ts";
  * import type { PacketSource } from "../packet.ts";
- * declare const src: PacketSource; declare function decode(p: unknown, d: Decoded): void;
- * const table = new FlowTable({ onExpire: (r) => console.log(r.packets, r.bytes), idleTimeout: 15 });
- * const d = new Decoded();
- * for (let p = src.next(); p; p = src.next()) { decode(p, d); table.add(p, d); }
- * table.flush(); // shutdown: export what is left
+ * function meter(src: PacketSource): void {
+ *   const table = new FlowTable({ onExpire: (r) => console.log(r.packets, r.bytes), idleTimeout: 15 });
+ *   const d = new Decoded();
+ *   for (let p = src.next(); p; p = src.next()) table.add(p, decode(p, d));
+ *   table.flush(); // shutdown: export what is left
+ * }
+ * meter;
  * ```
  */
 export class FlowTable {
@@ -149,11 +151,11 @@ export class FlowTable {
    * @example
    * ```ts
    * import { FlowTable } from "./table.ts";
-   * import { Decoded } from "../decode/decoded.ts";
+   * import type { Decoded } from "../decode/decoded.ts";
    * import type { Packet } from "../packet.ts";
-   * declare const pkt: Packet; const d = new Decoded();
    * const t = new FlowTable({ onExpire: () => {} });
-   * t.add(pkt, d);
+   * const one = (pkt: Packet, d: Decoded) => t.add(pkt, d); // d filled by decode()
+   * one;
    * ```
    */
   add(pkt: Packet, d: Decoded): void {

@@ -53,9 +53,11 @@ export interface EncoderStats {
  * ```ts
  * import type { FlowEncoder } from "./encoder.ts";
  * import { FlowRecord } from "../flow/record.ts";
- * declare const enc: FlowEncoder;
- * enc.add(FlowRecord.v4("10.0.0.1", "10.0.0.2", 17, 1, 2, { packets: 1, bytes: 28 }), Date.now());
- * enc.close(Date.now()); // flush what is buffered (IPFIX: and withdraw the templates)
+ * function exportOne(enc: FlowEncoder): void {
+ *   enc.add(FlowRecord.v4("10.0.0.1", "10.0.0.2", 17, 1, 2, { packets: 1, bytes: 28 }), Date.now());
+ *   enc.close(Date.now()); // flush what is buffered (IPFIX: and withdraw the templates)
+ * }
+ * exportOne;
  * ```
  */
 export interface FlowEncoder {
