@@ -27,14 +27,6 @@
 #define PACKET_IGNORE_OUTGOING 23
 #endif
 
-static uint32_t pow2_floor(uint64_t v)
-{
-	uint32_t p = 1;
-	while ((uint64_t)p * 2 <= v && p < (1u << 30))
-		p *= 2;
-	return p;
-}
-
 static int packet_open(struct lr_handle *h, const char *dev, int ifindex,
 		       const struct lr_opts *o, const struct sock_fprog *prog)
 {
@@ -59,17 +51,20 @@ static int packet_open(struct lr_handle *h, const char *dev, int ifindex,
 	if (setsockopt(h->fd, SOL_PACKET, PACKET_VERSION, &ver, sizeof(ver)) < 0)
 		goto fail_errno;
 
-	/* Block: 1 MiB for big rings, smaller for small ones, always at least
-	 * one page; a frame bigger than a block is cut to the block. */
+	/* Blocks: small enough that many of them make the ring (a block retires
+	 * after timeout_ms even when nearly empty, so at moderate rates the ring
+	 * holds block_count × timeout of traffic — like libpcap, prefer many
+	 * blocks), big enough for one frame at the snap length: the smallest
+	 * power of two >= max(64 KiB, frame), at most ring/4, at least a page. */
+	frame = TPACKET_ALIGN(TPACKET3_HDRLEN + 16 + o->snaplen);
 	block = o->block_bytes;
 	if (!block) {
-		block = pow2_floor(o->ring_bytes / 8);
-		if (block > (1u << 20))
-			block = 1u << 20;
-		if (block < 4096)
-			block = 4096;
+		block = 64u << 10;
+		while (block < frame && block < (1u << 30))
+			block *= 2;
+		while (block > 4096 && (uint64_t)block * 4 > o->ring_bytes)
+			block /= 2;
 	}
-	frame = TPACKET_ALIGN(TPACKET3_HDRLEN + 16 + o->snaplen);
 	if (frame > block)
 		frame = block & ~(TPACKET_ALIGNMENT - 1);
 	req.tp_block_size = block;

@@ -10,6 +10,10 @@
  *   then byte k (k counted from the frame start) = (i*131 + k*7 + seed) & 0xff;
  *   length = min + (i*7919 + seed) % (max - min + 1).
  * Prints "sent N" and exits 0; a send error exits 1 with the reason.
+ *
+ *   txframes IFACE --pcap FILE [--pps RATE]
+ * sends every record of a classic little-endian pcap file instead (mixed
+ * traffic built by a test), in order.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -44,6 +48,53 @@ static void build(uint8_t *f, uint32_t len, uint32_t i, uint32_t seed, int vlan)
 		f[p++] = (uint8_t)(seed >> (8 * b));
 }
 
+/* Send the records of a little-endian classic pcap file. */
+static int send_pcap(int fd, struct sockaddr_ll *sll, const char *path, double pps)
+{
+	FILE *f = fopen(path, "rb");
+	uint32_t gh[6], rh[4], n = 0;
+	uint8_t buf[65536];
+	struct timespec t0, t;
+
+	if (!f) {
+		fprintf(stderr, "txframes: cannot open %s: %s\n", path, strerror(errno));
+		return 2;
+	}
+	if (fread(gh, 4, 6, f) != 6 || (gh[0] != 0xa1b2c3d4 && gh[0] != 0xa1b23c4d)) {
+		fprintf(stderr, "txframes: %s is not a little-endian pcap file\n", path);
+		fclose(f);
+		return 2;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (fread(rh, 4, 4, f) == 4) {
+		if (rh[2] > sizeof(buf) || fread(buf, 1, rh[2], f) != rh[2]) {
+			fprintf(stderr, "txframes: %s: truncated record %u\n", path, n);
+			fclose(f);
+			return 2;
+		}
+		if (pps > 0) {
+			double now;
+			do {
+				clock_gettime(CLOCK_MONOTONIC, &t);
+				now = (double)(t.tv_sec - t0.tv_sec) + (t.tv_nsec - t0.tv_nsec) / 1e9;
+			} while (now < n / pps);
+		}
+		while (sendto(fd, buf, rh[2], 0, (struct sockaddr *)sll, sizeof(*sll)) < 0) {
+			if (errno == ENOBUFS || errno == EAGAIN) {
+				usleep(100);
+				continue;
+			}
+			fprintf(stderr, "txframes: send of record %u failed: %s\n", n, strerror(errno));
+			fclose(f);
+			return 1;
+		}
+		n++;
+	}
+	fclose(f);
+	printf("sent %u\n", n);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	uint32_t seed = 1, min = 60, max = 1514, count;
@@ -54,11 +105,19 @@ int main(int argc, char **argv)
 
 	if (argc < 3) {
 		fprintf(stderr, "usage: txframes IFACE COUNT [--seed S] [--min LEN] [--max LEN] "
-				"[--pps RATE] [--vlan ID]\n");
+				"[--pps RATE] [--vlan ID]\n       txframes IFACE --pcap FILE [--pps RATE]\n");
 		return 2;
 	}
-	count = (uint32_t)strtoul(argv[2], NULL, 10);
-	for (int a = 3; a + 1 < argc; a += 2) {
+	const char *pcap = NULL;
+	int first = 3;
+	if (!strcmp(argv[2], "--pcap")) {
+		pcap = argv[3];
+		first = 4;
+		count = 0;
+	} else {
+		count = (uint32_t)strtoul(argv[2], NULL, 10);
+	}
+	for (int a = first; a + 1 < argc; a += 2) {
 		if (!strcmp(argv[a], "--seed"))
 			seed = (uint32_t)strtoul(argv[a + 1], NULL, 10);
 		else if (!strcmp(argv[a], "--min"))
@@ -90,6 +149,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "txframes: no interface %s\n", argv[1]);
 		return 2;
 	}
+	if (pcap)
+		return send_pcap(fd, &sll, pcap, pps);
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (uint32_t i = 0; i < count; i++) {
