@@ -1,21 +1,60 @@
 /**
  * ringcap — high-speed passive packet capture for TypeScript (Bun and Deno).
  *
- * The public API: open a live capture (`Ring`), read files (`PcapReader`),
- * decode (`decode`), write pcap, meter flows and export NetFlow/IPFIX.
+ * The public API: live capture (`Ring`), the shared read loop (`run`),
+ * capture files (`openCaptureFile`, `PcapWriter`), offline filters
+ * (`BpfFilter`), decoders (`decode` into a reused `Decoded`), the flow meter
+ * and NetFlow v5/v9/IPFIX export (`FlowTable`, `FlowProbe`, `UdpExporter`).
  *
  * @example
  * ```ts
- * import { Ring } from "./mod.ts";
+ * import { decode, Decoded, Ring } from "./mod.ts";
  * using ring = await Ring.open("eth0", { snaplen: 128, filter: "udp" });
+ * const d = new Decoded();
  * for await (const batch of ring) {
- *   for (const p of batch) console.log(p.wirelen);
+ *   for (const p of batch) console.log(decode(p, d).dstPort);
  *   break;
  * }
  * ```
  */
+// live capture
 export { Batch, encodeOptions, Ring, type RingOptions, type WaitMode } from "./lib/ring.ts";
 export type { CaptureStats, Packet, PacketSource } from "./lib/packet.ts";
 export { RingError } from "./lib/errors.ts";
 export { run, type RunOptions, type RunResult } from "./lib/run.ts";
+export { BpfFilter } from "./lib/filter.ts";
+// decoders
 export { Decoded } from "./lib/decode/decoded.ts";
+export { decode, decodeFrame } from "./lib/decode/mod.ts";
+export {
+  dstAddressToString,
+  etherTypeName,
+  ipv4ToString,
+  ipv6ToString,
+  macToString,
+  protocolName,
+  srcAddressToString,
+  tcpFlagsToString,
+} from "./lib/decode/format.ts";
+// capture files
+export {
+  CaptureFileReader,
+  openCaptureFile,
+  PcapFormatError,
+  PcapNgReader,
+  PcapReader,
+  PcapWriter,
+  type PcapWriterOptions,
+  type ReaderOptions,
+  RotatingPcapWriter,
+  type RotationOptions,
+} from "./lib/pcap/mod.ts";
+// flows and NetFlow/IPFIX
+export { FlowTable, type FlowTableOptions } from "./lib/flow/table.ts";
+export { EndReason, FlowRecord } from "./lib/flow/record.ts";
+export { FlowProbe, type ProbeOptions, type ProbeStats, runProbe, statusLine } from "./lib/flow/probe.ts";
+export { createEncoder, parseCollector, UdpExporter } from "./lib/netflow/exporter.ts";
+export type { FlowEncoder, NetflowVersion, SamplingInfo } from "./lib/netflow/encoder.ts";
+export { V5Encoder } from "./lib/netflow/v5.ts";
+export { V9Encoder } from "./lib/netflow/v9.ts";
+export { IpfixEncoder } from "./lib/netflow/ipfix.ts";
