@@ -16,14 +16,14 @@
  * complete and readable; exit 0 (2 if it cannot start, 1 on a failure later).
  */
 import process from "node:process";
-import { captureCli, main, parseCapture } from "../lib/cli/common.ts";
+import { captureCli, main, parseCaptureStdio } from "../lib/cli/common.ts";
 import { openSource } from "../lib/cli/source.ts";
 import { DUMP_OPTIONS, dumpCliOptions, dumpFlags, runDump } from "../lib/cli/ringcap.ts";
 
 await main(async (started) => {
   const cli = captureCli("dump", "Write packets to pcap files, or print them");
   dumpCliOptions(cli);
-  const f = parseCapture(cli, process.argv.slice(2), DUMP_OPTIONS);
+  const f = parseCaptureStdio(cli, process.argv.slice(2), DUMP_OPTIONS);
   if (!f) return 0;
   const d = dumpFlags(f.raw, f.write);
   using source = await openSource(f, !d.write);

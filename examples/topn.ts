@@ -17,14 +17,14 @@
  * (also on Ctrl-C), 2 if it cannot start, 1 if the capture fails on the way.
  */
 import process from "node:process";
-import { captureCli, main, parseCapture } from "../lib/cli/common.ts";
+import { captureCli, main, parseCaptureStdio } from "../lib/cli/common.ts";
 import { openSource } from "../lib/cli/source.ts";
 import { runTop, TOP_OPTIONS, topCliOptions, topFlags } from "../lib/top/tool.ts";
 
 await main(async (started) => {
   const cli = captureCli("topn", "Top hosts, host pairs, protocols and ports");
   topCliOptions(cli);
-  const f = parseCapture(cli, process.argv.slice(2), TOP_OPTIONS);
+  const f = parseCaptureStdio(cli, process.argv.slice(2), TOP_OPTIONS);
   if (!f) return 0;
   const top = topFlags(f.raw);
   using source = await openSource(f, true);

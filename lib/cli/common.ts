@@ -267,3 +267,30 @@ export class StatusLine {
     writeOut("\r\x1b[K", 2);
   }
 }
+
+const STDIO_PLACEHOLDER = "\u0000stdio";
+
+/**
+ * `parseCapture`, plus tcpdump's "-" for standard input/output: `-r -` and
+ * `-w -` (cac's parser would read a lone "-" as no value).
+ *
+ * @example
+ * ```ts
+ * import { captureCli, parseCaptureStdio } from "./common.ts";
+ * const cli = captureCli("dump", "x").option("-r, --read <file>", "").option("-w, --write <file>", "");
+ * parseCaptureStdio(cli, ["-r", "-", "-w", "/tmp/x.pcap"], ["r", "read", "w", "write"])?.read; // "-"
+ * ```
+ */
+export function parseCaptureStdio(
+  cli: Cac,
+  argv: string[],
+  extra: string[] = [],
+  needIface = true,
+): CaptureFlags | null {
+  const dash = new Set(["-r", "--read", "-w", "--write"]);
+  const args = argv.map((a, i) => (a === "-" && i > 0 && dash.has(argv[i - 1]) ? STDIO_PLACEHOLDER : a));
+  const f = parseCapture(cli, args, extra, needIface);
+  if (f?.read === STDIO_PLACEHOLDER) f.read = "-";
+  if (f?.write === STDIO_PLACEHOLDER) f.write = "-";
+  return f;
+}

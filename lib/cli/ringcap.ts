@@ -35,7 +35,7 @@ import {
   captureOptions,
   fmt,
   main,
-  parseCapture,
+  parseCaptureStdio,
   StatusLine,
   UsageError,
   writeOut,
@@ -186,11 +186,14 @@ export function packetLine(p: Packet, d: Decoded, nano = false): string {
     } else if (d.arpOp === 2 && d.l3Offset >= 0) {
       s += `ARP, Reply ${ipv4ToString(d.arpSenderIp)} is-at ${macToString(data, d.l3Offset + 8)}`;
     } else {
+      const hex = `0x${d.etherType.toString(16).padStart(4, "0")}`, name = etherTypeName(d.etherType);
       s += `${macToString(data, p.offset + 6)} > ${macToString(data, p.offset)}, ethertype ${
-        etherTypeName(d.etherType)
-      }`;
+        name === hex ? "Unknown" : name
+      } (${hex}), length ${p.wirelen}`;
+      return s + (d.truncated ? " [|truncated]" : "");
     }
-    return `${s}, length ${p.wirelen}${d.truncated ? " [|truncated]" : ""}`;
+    // tcpdump gives the ARP length after the link header
+    return `${s}, length ${Math.max(0, p.wirelen - (d.l3Offset - p.offset))}${d.truncated ? " [|arp]" : ""}`;
   }
   const v4 = d.ipVersion === 4;
   const src = v4 ? ipv4ToString(d.src4) : ipv6ToString(data, d.src6Offset);
@@ -279,7 +282,7 @@ export async function runDump(
       lines.push(packetLine(p, d, false));
       if (lines.length >= 512) flushLines();
     };
-  let seconds = 0;
+  let seconds = 0, read = 0;
   try {
     const end = await run(s.src, onPacket, {
       count: f.count,
@@ -295,6 +298,7 @@ export async function runDump(
       },
     });
     seconds = end.seconds;
+    read = end.read;
   } finally {
     status.clear();
     flushLines();
@@ -303,8 +307,9 @@ export async function runDump(
   }
   const st = s.src.stats();
   if (s.live) {
-    console.error(`${st.packets} packets captured`);
-    console.error(`${st.packets + st.filtered} packets received by filter`);
+    // as tcpdump: captured = written or printed; received by filter = put in the ring
+    console.error(`${read} packets captured`);
+    console.error(`${st.packets} packets received by filter`);
     console.error(`${st.dropped} packets dropped by kernel`);
   }
   if (f.json) writeOut(JSON.stringify({ ...st, seconds: +seconds.toFixed(6) }) + "\n");
@@ -397,7 +402,7 @@ export async function ringcap(argv: string[], started: () => void): Promise<numb
     throw new UsageError(`unknown command '${cmd}': use count, top, dump or flow (ringcap --help)`);
   }
   const command = cmd as Command;
-  const f = parseCapture(cli, argv, EXTRA[command]);
+  const f = parseCaptureStdio(cli, argv, EXTRA[command]);
   if (!f) return 0;
   switch (command) {
     case "count": {
