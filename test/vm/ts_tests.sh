@@ -28,9 +28,9 @@ else
 	for rt in bun deno; do
 		t0=$(now_ms)
 		if [ $rt = bun ]; then
-			line=$("${TSENV[@]}" "$BUN" test/vm/bench_drain.ts "${RINGCAP_BENCH_N:-50000}" "${RINGCAP_BENCH_REPS:-5}" 2>&1 | tail -1)
+			line=$("${TSENV[@]}" "$BUN" test/vm/bench_drain.ts "${RINGCAP_BENCH_N:-50000}" "${RINGCAP_BENCH_REPS:-3}" 2>&1 | tail -1)
 		else
-			line=$("${TSENV[@]}" "$DENO" run -A test/vm/bench_drain.ts "${RINGCAP_BENCH_N:-50000}" "${RINGCAP_BENCH_REPS:-5}" 2>&1 | tail -1)
+			line=$("${TSENV[@]}" "$DENO" run -A test/vm/bench_drain.ts "${RINGCAP_BENCH_N:-50000}" "${RINGCAP_BENCH_REPS:-3}" 2>&1 | tail -1)
 		fi
 		echo "== bench $rt $(( $(now_ms) - t0 )) ms: $line"
 		case $line in
