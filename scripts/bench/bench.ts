@@ -1,0 +1,649 @@
+/**
+ * ringcap benchmarks: the paper's measurements (Deri 2004, Tables 2-6,
+ * Figure 1) on this machine, ringcap next to a C reader, tcpdump and a
+ * recvfrom() reader, contenders interleaved in one run.
+ *
+ *   npm run bench -- [--quick | --smoke] [--only drain,live,cpu,latency,rate]
+ *                    [--reps N] [--out DIR]
+ *
+ * Sections (see scripts/bench/README.md for the method):
+ *   drain    reader speed from a full ring: SIGSTOP the reader, fill its
+ *            1 GiB ring, SIGCONT, time until it has read every frame and exited
+ *   live     % captured at trafgen's max rate, 64/512/1500 B, plain and RPS setups
+ *   cpu      CPU % of the reader per wait mode at a fixed moderate rate
+ *   latency  kernel receive to user delivery of lone packets, per wait mode
+ *   rate     % captured vs offered rate (the paper's Figure 1)
+ * Output: a table on stdout, build/bench/results.json, build/bench/*.svg.
+ * Needs root (namespaces), trafgen (netsniff-ng), tcpdump, ethtool, gcc.
+ */
+import { spawnSync } from "node:child_process";
+import { cpus } from "node:os";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import process from "node:process";
+import { available, BIN, BUN, type Contender, type Counts, DENO, ROOT } from "./contenders.ts";
+import { BenchNet, cpuSeconds, frameConfig, hasPacketSocket, removeStale, RX_IF, trafgen, txframes } from "./net.ts";
+import { killAll, Proc, sleep } from "./proc.ts";
+import { median, quantile, summary } from "./stats.ts";
+import { writePlots } from "./svg.ts";
+
+type Section = "drain" | "live" | "cpu" | "latency" | "rate";
+const SECTIONS: Section[] = ["drain", "live", "cpu", "latency", "rate"];
+type Wait = "busy" | "poll" | "adaptive";
+
+interface Plan {
+  mode: "smoke" | "quick" | "full";
+  sections: Section[];
+  contenders: string[];
+  drain: { sizes: number[]; frames: number; warm: number; reps: number; recvfromFrames: number };
+  live: { sizes: number[]; setups: Array<"plain" | "rps">; frames: number; reps: number };
+  cpu: { rate: number; seconds: number; reps: number; readers: string[] };
+  latency: { packets: number; pps: number; readers: string[] };
+  rate: { rates: number[]; frames: number; contenders: string[] };
+}
+
+function plan(argv: string[]): { p: Plan; out: string } {
+  const get = (k: string) => {
+    const i = argv.indexOf(k);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const mode = argv.includes("--smoke") ? "smoke" : argv.includes("--quick") ? "quick" : "full";
+  const all = available().map((c) => c.name);
+  const main = all.filter((n) => n !== "recvfrom");
+  const readers = ["pcount-bun", "pcount-deno", "cread"];
+  const p: Plan = mode === "smoke"
+    ? {
+      mode,
+      sections: ["drain", "live", "latency"],
+      contenders: ["pcount-bun", "cread", "tcpdump"],
+      drain: { sizes: [64], frames: 300_000, warm: 0, reps: 1, recvfromFrames: 0 },
+      live: { sizes: [64], setups: ["plain"], frames: 200_000, reps: 1 },
+      cpu: { rate: 20_000, seconds: 1, reps: 1, readers: ["cread"] },
+      latency: { packets: 10, pps: 50, readers: ["pcount-bun", "cread"] },
+      rate: { rates: [], frames: 0, contenders: [] },
+    }
+    : mode === "quick"
+    ? {
+      mode,
+      sections: ["drain", "live", "cpu", "latency"],
+      contenders: all,
+      drain: { sizes: [64], frames: 1_500_000, warm: 4_000_000, reps: 2, recvfromFrames: 0 },
+      live: { sizes: [64], setups: ["plain", "rps"], frames: 1_000_000, reps: 1 },
+      cpu: { rate: 50_000, seconds: 2, reps: 1, readers },
+      latency: { packets: 40, pps: 50, readers },
+      rate: { rates: [], frames: 0, contenders: [] },
+    }
+    : {
+      mode,
+      sections: SECTIONS,
+      contenders: all,
+      drain: { sizes: [64, 1500], frames: 1_500_000, warm: 4_000_000, reps: 5, recvfromFrames: 300_000 },
+      live: { sizes: [64, 512, 1500], setups: ["plain", "rps"], frames: 1_500_000, reps: 3 },
+      cpu: { rate: 100_000, seconds: 4, reps: 2, readers },
+      latency: { packets: 100, pps: 50, readers },
+      rate: { rates: [50_000, 100_000, 200_000, 400_000, 800_000, 0], frames: 600_000, contenders: all },
+    };
+  const only = get("--only");
+  if (only) p.sections = only.split(",").filter((s): s is Section => (SECTIONS as string[]).includes(s));
+  const reps = get("--reps");
+  if (reps) p.drain.reps = p.live.reps = p.cpu.reps = Number(reps);
+  const cs = get("--contenders");
+  if (cs) p.contenders = cs.split(",");
+  p.contenders = p.contenders.filter((c) => all.includes(c));
+  if (p.mode === "full") void main;
+  return { p, out: get("--out") ?? join(ROOT, "build", "bench") };
+}
+
+// ---------------------------------------------------------------- build
+
+function buildTools(): void {
+  if (!existsSync(join(ROOT, "libring", "build", "cread")) || !existsSync(join(ROOT, "libring", "build", "txframes"))) {
+    run("make", ["-s", "-C", join(ROOT, "libring")]);
+  }
+  mkdirSync(BIN, { recursive: true });
+  const src = join(ROOT, "scripts", "bench", "src");
+  const lib = join(ROOT, "libring", "build");
+  const jobs: Array<[string, string[]]> = [
+    ["drainwrap", ["-O2", "-o", join(BIN, "drainwrap"), join(src, "drainwrap.c")]],
+    ["recvread", ["-O2", "-o", join(BIN, "recvread"), join(src, "recvread.c")]],
+    ["latread", ["-O2", "-o", join(BIN, "latread"), join(src, "latread.c"), `-L${lib}`, "-lring", `-Wl,-rpath,${lib}`]],
+    ["sndbuf_shim.so", ["-O2", "-shared", "-fPIC", "-o", join(BIN, "sndbuf_shim.so"), join(src, "sndbuf_shim.c"), "-ldl"]],
+  ];
+  for (const [name, args] of jobs) {
+    const out = join(BIN, name);
+    const srcFile = join(src, name.replace(".so", "") + ".c");
+    if (existsSync(out) && statMtime(out) >= statMtime(srcFile)) continue;
+    run("gcc", ["-Wall", ...args]);
+  }
+}
+
+function statMtime(p: string): number {
+  const r = spawnSync("stat", ["-c", "%Y", p], { encoding: "utf8" });
+  return Number(r.stdout.trim() || 0);
+}
+
+function run(cmd: string, args: string[]): void {
+  const r = spawnSync(cmd, args, { encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(" ")}: ${(r.stderr || "").trim()}`);
+}
+
+function checkTools(): string | null {
+  if (process.getuid?.() !== 0) return "needs root (network namespaces, capture)";
+  for (const t of ["trafgen", "tcpdump", "ethtool", "ip", "gcc", "taskset"]) {
+    if (spawnSync("sh", ["-c", `command -v ${t}`]).status !== 0) {
+      return `${t} is not installed (bash scripts/setup.sh bench)`;
+    }
+  }
+  if (!existsSync(BUN) || !existsSync(DENO)) return "bun/deno missing: npm ci";
+  return null;
+}
+
+// ---------------------------------------------------------------- helpers
+
+const net = new BenchNet();
+const log = (s: string) => process.stderr.write(s + "\n");
+const SHIM = join(BIN, "sndbuf_shim.so");
+
+/** Rotate the list so each repetition starts with a different contender. */
+function rotate<T>(xs: T[], k: number): T[] {
+  const n = xs.length;
+  return n ? xs.map((_, i) => xs[(i + k) % n]) : xs;
+}
+
+function inRx(argv: string[], pin: boolean): string[] {
+  return ["ip", "netns", "exec", net.rxNs, ...(pin ? ["taskset", "-c", "1"] : []), ...argv];
+}
+
+/** Start a capturer in the rx namespace; resolve once its socket is bound (and ring mapped). */
+async function startCapture(c: Contender, argv: string[], pin: boolean): Promise<Proc> {
+  const p = new Proc(inRx(argv, pin));
+  const ready = () => {
+    if (!hasPacketSocket(p.pid)) return false;
+    if (!c.mmap) return true;
+    try {
+      return readFileSync(`/proc/${p.pid}/maps`, "utf8").includes("socket:[");
+    } catch {
+      return false;
+    }
+  };
+  if (!(await p.until(ready, 20_000))) {
+    await p.stop("SIGKILL");
+    throw new Error(`${c.name} did not start: ${p.stderr.trim().slice(-300)}`);
+  }
+  await sleep(300);
+  return p;
+}
+
+async function finish(c: Contender, p: Proc): Promise<Counts> {
+  await p.stop("SIGINT", 15_000);
+  const r = c.parse(p.stdout, p.stderr);
+  if (!r) throw new Error(`${c.name}: no counters in its output (exit ${p.code}): ${p.stderr.trim().slice(-300)}`);
+  return r;
+}
+
+// ---------------------------------------------------------------- drain
+
+interface DrainRow {
+  contender: string;
+  size: number;
+  rep: number;
+  frames: number;
+  read: number;
+  dropped: number;
+  /** SIGCONT to exit (s): reading every frame, closing the ring, exiting. */
+  exitS: number;
+  mpps: number;
+  /** SIGCONT to the reader's first stdout line (pcount prints its JSON before closing the ring). */
+  firstOutS: number;
+}
+
+/** Ring for drain runs: small enough that the warm-up wraps it, big enough for `frames`. */
+const DRAIN_RING_MB = 512;
+
+async function drainOne(c: Contender, size: number, frames: number, warm: number, rep: number): Promise<DrainRow | null> {
+  const cfg = frameConfig(OUT, size);
+  const argv = c.argv({ ringMb: DRAIN_RING_MB, count: warm + frames });
+  const w = new Proc(
+    inRx([join(BIN, "drainwrap"), "--timeout", "5", ...(warm ? ["--warm"] : []), ...(c.mmap ? [] : ["--no-mmap"]), "--", ...argv], false),
+    true,
+  );
+  try {
+    if (warm) {
+      // warm-up: the reader reads `warm` frames live, so every ring page has
+      // been touched once (first touches of a mapping are slow in this VM)
+      if (!(await w.until(() => w.stdout.includes("READY\n"), 30_000))) throw new Error(`not ready: ${w.stderr.trim().slice(-300)}`);
+      const t = trafgen(net, { cfg, count: warm, cpus: 2 });
+      if (!t.ok) throw new Error(`trafgen: ${t.stderr}`);
+      await sleep(300 + c.retireS * 1000);
+      w.write("warm\n");
+    }
+    if (!(await w.until(() => w.stdout.includes("STOPPED\n"), 30_000))) {
+      throw new Error(`not stopped: ${w.stderr.trim().slice(-300)}`);
+    }
+    const t = trafgen(net, { cfg, count: frames, cpus: 2 });
+    if (!t.ok) throw new Error(`trafgen: ${t.stderr}`);
+    await sleep(50 + c.retireS * 1000);
+    w.write("go\n");
+    if (!(await w.until(() => /^DRAIN /m.test(w.stdout), 30_000))) throw new Error("no DRAIN line");
+    await w.done;
+    const d = JSON.parse(/^DRAIN (.*)$/m.exec(w.stdout)![1]);
+    const out = w.stdout.split("\n").filter((l) => l.startsWith("OUT ")).map((l) => l.slice(4)).join("\n");
+    const err = w.stdout.split("\n").filter((l) => l.startsWith("ERR ")).map((l) => l.slice(4)).join("\n");
+    const counts = c.parse(out, err);
+    if (!counts) throw new Error(`no counters (status ${d.status}): ${err.slice(-300)}`);
+    if (counts.read !== warm + frames) {
+      throw new Error(`read ${counts.read} of ${warm + frames} (dropped ${counts.dropped}): ring too small for this fill rate`);
+    }
+    return {
+      contender: c.name,
+      size,
+      rep,
+      frames,
+      read: counts.read,
+      dropped: counts.dropped,
+      exitS: d.exit,
+      mpps: frames / d.exit / 1e6,
+      firstOutS: d.first_out,
+    };
+  } catch (e) {
+    log(`  ! drain ${c.name} ${size} B: ${(e as Error).message}`);
+    return null;
+  } finally {
+    await w.stop("SIGKILL", 5000);
+  }
+}
+
+async function drain(p: Plan, R: Results): Promise<void> {
+  net.setup(false);
+  const cs = available().filter((c) => p.contenders.includes(c.name));
+  for (const size of p.drain.sizes) {
+    for (let rep = 0; rep < p.drain.reps; rep++) {
+      for (const c of rotate(cs, rep)) {
+        const frames = c.name === "recvfrom" ? p.drain.recvfromFrames : p.drain.frames;
+        if (!frames) continue;
+        const r = await drainOne(c, size, frames, c.mmap ? p.drain.warm : 0, rep);
+        if (r) {
+          R.drain.push(r);
+          log(`  drain ${size} B ${c.name.padEnd(12)} ${r.mpps.toFixed(2)} Mpps (${(r.exitS * 1000).toFixed(1)} ms to exit, first output ${(r.firstOutS * 1000).toFixed(1)} ms)`);
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- live
+
+interface LiveRow {
+  contender: string;
+  setup: "plain" | "rps";
+  size: number;
+  rate: number; // offered pps asked of trafgen (0 = max)
+  rep: number;
+  sent: number;
+  arrived: number;
+  captured: number;
+  dropped: number;
+  pct: number;
+  offeredMpps: number;
+  cpuPct: number;
+  wait?: Wait;
+}
+
+async function liveOne(
+  c: Contender,
+  o: { setup: "plain" | "rps"; size: number; frames: number; rate: number; rep: number; wait?: Wait; seconds?: number },
+): Promise<LiveRow | null> {
+  const pin = o.setup === "rps";
+  const cfg = frameConfig(OUT, o.size);
+  let p: Proc | undefined;
+  try {
+    p = await startCapture(c, c.argv({ ringMb: 64, wait: o.wait }), pin);
+    const c0 = net.counters();
+    const cpu0 = cpuSeconds(p.pid);
+    const t0 = performance.now();
+    const frames = o.seconds && o.rate ? Math.round(o.rate * o.seconds) : o.frames;
+    const t = trafgen(net, { cfg, count: frames, rate: o.rate, cpus: 1, shim: pin ? SHIM : undefined });
+    const dt = (performance.now() - t0) / 1000;
+    const cpu1 = cpuSeconds(p.pid);
+    const c1 = net.counters();
+    if (!t.ok) throw new Error(`trafgen: ${t.stderr}`);
+    await sleep(Math.max(300, c.retireS * 1000));
+    const r = await finish(c, p);
+    const sent = c1.sent - c0.sent;
+    return {
+      contender: c.name,
+      setup: o.setup,
+      size: o.size,
+      rate: o.rate,
+      rep: o.rep,
+      sent,
+      arrived: c1.arrived - c0.arrived,
+      captured: r.read,
+      dropped: r.dropped,
+      pct: (100 * r.read) / sent,
+      offeredMpps: sent / dt / 1e6,
+      cpuPct: (100 * (cpu1 - cpu0)) / dt,
+      ...(o.wait ? { wait: o.wait } : {}),
+    };
+  } catch (e) {
+    log(`  ! live ${c.name} ${o.setup} ${o.size} B: ${(e as Error).message}`);
+    if (p) await p.stop("SIGKILL");
+    return null;
+  }
+}
+
+async function live(p: Plan, R: Results): Promise<void> {
+  const cs = available().filter((c) => p.contenders.includes(c.name));
+  for (const setup of p.live.setups) {
+    net.setup(setup === "rps");
+    for (const size of p.live.sizes) {
+      for (let rep = 0; rep < p.live.reps; rep++) {
+        for (const c of rotate(cs, rep)) {
+          const r = await liveOne(c, { setup, size, frames: p.live.frames, rate: 0, rep });
+          if (r) {
+            R.live.push(r);
+            log(`  live ${setup} ${size} B ${c.name.padEnd(12)} ${r.pct.toFixed(2)} % of ${r.sent} at ${r.offeredMpps.toFixed(2)} Mpps, cpu ${r.cpuPct.toFixed(0)} %`);
+          }
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- cpu per wait mode
+
+async function cpuModes(p: Plan, R: Results): Promise<void> {
+  net.setup(false);
+  const cs = available().filter((c) => p.cpu.readers.includes(c.name));
+  const modes: Wait[] = ["poll", "adaptive", "busy"];
+  for (let rep = 0; rep < p.cpu.reps; rep++) {
+    for (const wait of modes) {
+      for (const c of rotate(cs, rep)) {
+        const r = await liveOne(c, { setup: "plain", size: 64, frames: 0, rate: p.cpu.rate, rep, wait, seconds: p.cpu.seconds });
+        if (r) {
+          R.cpu.push(r);
+          log(`  cpu ${wait.padEnd(8)} ${c.name.padEnd(12)} ${r.cpuPct.toFixed(1)} % cpu, ${r.pct.toFixed(2)} % captured at ${(r.offeredMpps * 1000).toFixed(0)} kpps`);
+        }
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- latency
+
+interface LatencyRow {
+  reader: string;
+  wait: Wait;
+  packets: number;
+  medianUs: number;
+  p99Us: number;
+  maxUs: number;
+  samplesUs: number[];
+}
+
+function latencyArgv(reader: string, wait: Wait, count: number): string[] {
+  const script = join(ROOT, "scripts", "bench", "latency.ts");
+  const a = ["-i", RX_IF, "-c", String(count), "--wait", wait];
+  if (reader === "cread") return [join(BIN, "latread"), RX_IF, "-c", String(count), "--wait", wait];
+  if (reader === "pcount-bun") return [BUN, "run", script, ...a];
+  return [DENO, "run", "-A", script, ...a];
+}
+
+async function latency(p: Plan, R: Results): Promise<void> {
+  net.setup(false);
+  const modes: Wait[] = ["poll", "adaptive", "busy"];
+  const fake = { name: "lat", mmap: true } as Contender;
+  for (const wait of modes) {
+    for (const reader of p.latency.readers) {
+      let proc: Proc | undefined;
+      try {
+        proc = await startCapture(fake, latencyArgv(reader, wait, p.latency.packets), false);
+        txframes(net, join(ROOT, "libring", "build", "txframes"), p.latency.packets, p.latency.pps);
+        if (!(await proc.until(() => proc!.exited, 5000))) await proc.stop("SIGINT");
+        await proc.done;
+        const j = JSON.parse(proc.stdout.trim().split("\n").pop() ?? "{}");
+        const xs: number[] = j.lat_us ?? [];
+        if (!xs.length) throw new Error(`no samples: ${proc.stderr.trim().slice(-300)}`);
+        const row: LatencyRow = {
+          reader,
+          wait,
+          packets: xs.length,
+          medianUs: +median(xs).toFixed(1),
+          p99Us: +quantile(xs, 0.99).toFixed(1),
+          maxUs: +Math.max(...xs).toFixed(1),
+          samplesUs: xs.map((x) => +x.toFixed(1)),
+        };
+        R.latency.push(row);
+        log(`  latency ${wait.padEnd(8)} ${reader.padEnd(12)} median ${row.medianUs} us, p99 ${row.p99Us} us (${xs.length} packets)`);
+      } catch (e) {
+        log(`  ! latency ${reader} ${wait}: ${(e as Error).message}`);
+        if (proc) await proc.stop("SIGKILL");
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- rate sweep
+
+async function rateSweep(p: Plan, R: Results): Promise<void> {
+  net.setup(false);
+  const cs = available().filter((c) => p.rate.contenders.includes(c.name));
+  let k = 0;
+  for (const rate of p.rate.rates) {
+    for (const c of rotate(cs, k++)) {
+      const r = await liveOne(c, { setup: "plain", size: 64, frames: p.rate.frames, rate, rep: 0 });
+      if (r) {
+        R.rate.push(r);
+        log(`  rate ${rate ? `${rate / 1000} kpps` : "max"} ${c.name.padEnd(12)} ${r.pct.toFixed(2)} % at ${r.offeredMpps.toFixed(3)} Mpps`);
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- report
+
+export interface Results {
+  date: string;
+  machine: { cpus: number; model: string; kernel: string; bun: string; deno: string };
+  mode: string;
+  command: string;
+  drain: DrainRow[];
+  live: LiveRow[];
+  cpu: LiveRow[];
+  latency: LatencyRow[];
+  rate: LiveRow[];
+  summary?: Record<string, unknown>;
+}
+
+function versions(): { bun: string; deno: string } {
+  const b = spawnSync(BUN, ["--version"], { encoding: "utf8" }).stdout.trim();
+  const d = spawnSync(DENO, ["--version"], { encoding: "utf8" }).stdout.split("\n")[0].replace("deno ", "").split(" ")[0];
+  return { bun: b, deno: d };
+}
+
+function summarize(R: Results): Record<string, unknown> {
+  const s: Record<string, unknown> = {};
+  const groups = <T>(rows: T[], key: (r: T) => string) => {
+    const m = new Map<string, T[]>();
+    for (const r of rows) m.set(key(r), [...(m.get(key(r)) ?? []), r]);
+    return m;
+  };
+  const drain: Record<string, unknown> = {};
+  for (const [k, rows] of groups(R.drain, (r) => `${r.size}|${r.contender}`)) {
+    drain[k] = { mpps: summary(rows.map((r) => r.mpps)), exitMs: summary(rows.map((r) => r.exitS * 1000), 1), firstOutMs: summary(rows.map((r) => r.firstOutS * 1000), 1) };
+  }
+  // ratios to cread, per repetition (same rep = neighbours in time), then median
+  const ratios: Record<string, unknown> = {};
+  for (const size of new Set(R.drain.map((r) => r.size))) {
+    const base = R.drain.filter((r) => r.size === size && r.contender === "cread");
+    for (const name of new Set(R.drain.map((r) => r.contender))) {
+      if (name === "cread") continue;
+      const xs = R.drain.filter((r) => r.size === size && r.contender === name).map((r) => {
+        const b = base.find((x) => x.rep === r.rep);
+        return b ? r.mpps / b.mpps : NaN;
+      });
+      ratios[`${size}|${name}`] = summary(xs);
+    }
+  }
+  s.drain = drain;
+  s.drainVsCread = ratios;
+  const live: Record<string, unknown> = {};
+  for (const [k, rows] of groups(R.live, (r) => `${r.setup}|${r.size}|${r.contender}`)) {
+    live[k] = { pct: summary(rows.map((r) => r.pct), 2), offeredMpps: summary(rows.map((r) => r.offeredMpps)), cpuPct: summary(rows.map((r) => r.cpuPct), 1) };
+  }
+  s.live = live;
+  const cpu: Record<string, unknown> = {};
+  for (const [k, rows] of groups(R.cpu, (r) => `${r.wait}|${r.contender}`)) {
+    cpu[k] = { cpuPct: summary(rows.map((r) => r.cpuPct), 1), pct: summary(rows.map((r) => r.pct), 2) };
+  }
+  s.cpu = cpu;
+  const rate: Record<string, unknown> = {};
+  for (const [k, rows] of groups(R.rate, (r) => `${r.rate}|${r.contender}`)) {
+    rate[k] = { pct: summary(rows.map((r) => r.pct), 2), offeredMpps: summary(rows.map((r) => r.offeredMpps)) };
+  }
+  s.rate = rate;
+  return s;
+}
+
+function table(R: Results): string {
+  const L: string[] = [];
+  const pad = (s: string, n: number) => s.padEnd(n);
+  const num = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : "-");
+  L.push(`ringcap benchmarks — ${R.date}, ${R.machine.cpus} cores (${R.machine.model}), kernel ${R.machine.kernel}, bun ${R.machine.bun}, deno ${R.machine.deno}`);
+  L.push(`command: ${R.command}`);
+  const names = [...new Set([...R.drain, ...R.live].map((r) => r.contender))];
+  if (R.drain.length) {
+    L.push("", `Drain rate from a full ${DRAIN_RING_MB} MiB ring, warm (Mpps = frames / SIGCONT-to-exit; median [min-max]; ratio = median of per-rep ratios to cread)`);
+    for (const size of new Set(R.drain.map((r) => r.size))) {
+      for (const n of names) {
+        const rows = R.drain.filter((r) => r.size === size && r.contender === n);
+        if (!rows.length) continue;
+        const m = summary(rows.map((r) => r.mpps), 2);
+        const base = R.drain.filter((r) => r.size === size && r.contender === "cread");
+        const ratio = median(rows.map((r) => r.mpps / (base.find((b) => b.rep === r.rep)?.mpps ?? NaN)));
+        const own = `  exit ${num(median(rows.map((r) => r.exitS * 1000)))} ms, first output ${num(median(rows.map((r) => r.firstOutS * 1000)))} ms`;
+        L.push(`  ${pad(`${size} B`, 7)}${pad(n, 13)}${pad(`${num(m.median, 2)} [${num(m.min, 2)}-${num(m.max, 2)}]`, 22)} x${num(ratio, 3)} of cread  n=${m.n}${own}`);
+      }
+    }
+  }
+  if (R.live.length) {
+    L.push("", "% captured at trafgen's max rate (median of reps; offered Mpps; reader CPU %)");
+    const sizes = [...new Set(R.live.map((r) => r.size))];
+    for (const setup of ["plain", "rps"]) {
+      const rows = R.live.filter((r) => r.setup === setup);
+      if (!rows.length) continue;
+      L.push(`  ${setup === "rps" ? "RPS (rx work + capturer on CPU1, trafgen on CPU0)" : "plain (one veth queue, no RPS)"}`);
+      L.push(`    ${pad("", 13)}${sizes.map((s) => pad(`${s} B`, 26)).join("")}`);
+      for (const n of names) {
+        const cells = sizes.map((size) => {
+          const xs = rows.filter((r) => r.size === size && r.contender === n);
+          if (!xs.length) return pad("-", 26);
+          return pad(`${num(median(xs.map((r) => r.pct)), 2)} % @${num(median(xs.map((r) => r.offeredMpps)), 2)} cpu ${num(median(xs.map((r) => r.cpuPct)), 0)}%`, 26);
+        });
+        if (rows.some((r) => r.contender === n)) L.push(`    ${pad(n, 13)}${cells.join("")}`);
+      }
+    }
+  }
+  if (R.cpu.length) {
+    const rate = Math.round(median(R.cpu.map((r) => r.offeredMpps)) * 1000);
+    L.push("", `Reader CPU % per wait mode at ~${rate} kpps, 64 B (% captured)`);
+    for (const wait of ["poll", "adaptive", "busy"]) {
+      const cells = [...new Set(R.cpu.map((r) => r.contender))].map((n) => {
+        const xs = R.cpu.filter((r) => r.wait === wait && r.contender === n);
+        return pad(`${n} ${num(median(xs.map((r) => r.cpuPct)))} % (${num(median(xs.map((r) => r.pct)), 1)})`, 30);
+      });
+      L.push(`  ${pad(wait, 10)}${cells.join("")}`);
+    }
+  }
+  if (R.latency.length) {
+    L.push("", "Lone-packet latency, kernel receive to user delivery (us, median / p99)");
+    for (const wait of ["poll", "adaptive", "busy"]) {
+      const cells = R.latency.filter((r) => r.wait === wait).map((r) => pad(`${r.reader} ${num(r.medianUs, 0)} / ${num(r.p99Us, 0)}`, 30));
+      L.push(`  ${pad(wait, 10)}${cells.join("")}`);
+    }
+  }
+  if (R.rate.length) {
+    L.push("", "% captured vs offered rate, 64 B, plain (Figure 1)");
+    const rates = [...new Set(R.rate.map((r) => r.rate))];
+    L.push(`    ${pad("", 13)}${rates.map((r) => pad(r ? `${r / 1000}k` : "max", 14)).join("")}`);
+    for (const n of new Set(R.rate.map((r) => r.contender))) {
+      L.push(`    ${pad(n, 13)}${rates.map((rate) => {
+        const x = R.rate.find((r) => r.rate === rate && r.contender === n);
+        return pad(x ? `${num(x.pct, 1)}%@${num(x.offeredMpps * 1000, 0)}k` : "-", 14);
+      }).join("")}`);
+    }
+  }
+  return L.join("\n");
+}
+
+// ---------------------------------------------------------------- main
+
+let OUT = join(ROOT, "build", "bench");
+
+async function main(): Promise<number> {
+  const argv = process.argv.slice(2);
+  if (argv.includes("-h") || argv.includes("--help")) {
+    console.log("usage: npm run bench -- [--quick|--smoke] [--only drain,live,cpu,latency,rate] [--reps N] [--contenders a,b] [--out DIR]");
+    return 0;
+  }
+  const why = checkTools();
+  if (why) {
+    console.error(`bench: ${why}`);
+    return 2;
+  }
+  const { p, out } = plan(argv);
+  OUT = out;
+  mkdirSync(OUT, { recursive: true });
+  buildTools();
+  removeStale();
+  const cleanup = () => {
+    killAll();
+    net.teardown();
+  };
+  process.on("exit", cleanup);
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    process.on(sig, () => {
+      cleanup();
+      process.exit(130);
+    });
+  }
+  const R: Results = {
+    date: new Date().toISOString(),
+    machine: {
+      cpus: cpus().length,
+      model: cpus()[0]?.model ?? "?",
+      kernel: spawnSync("uname", ["-r"], { encoding: "utf8" }).stdout.trim(),
+      ...versions(),
+    },
+    mode: p.mode,
+    command: `npm run bench -- ${argv.join(" ")}`.trim(),
+    drain: [],
+    live: [],
+    cpu: [],
+    latency: [],
+    rate: [],
+  };
+  const t0 = Date.now();
+  log(`bench: ${p.mode}: ${p.sections.join(", ")}; contenders ${p.contenders.join(", ")}`);
+  try {
+    for (const s of p.sections) {
+      log(`== ${s}`);
+      if (s === "drain") await drain(p, R);
+      if (s === "live") await live(p, R);
+      if (s === "cpu") await cpuModes(p, R);
+      if (s === "latency") await latency(p, R);
+      if (s === "rate") await rateSweep(p, R);
+    }
+  } finally {
+    net.teardown();
+  }
+  R.summary = summarize(R);
+  const file = join(OUT, "results.json");
+  writeFileSync(file, JSON.stringify(R, null, 1) + "\n");
+  const svgs = writePlots(R, OUT);
+  console.log(table(R));
+  console.log(`\nresults: ${file}${svgs.length ? `; plots: ${svgs.join(", ")}` : ""} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+  return 0;
+}
+
+process.exitCode = await main();

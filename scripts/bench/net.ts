@@ -1,0 +1,145 @@
+/**
+ * The benchmark's traffic setup: two network namespaces joined by one veth
+ * pair (one queue each), offloads and IPv6 off, no addresses, so the only
+ * frames on the capture end are the ones trafgen sends. Frames go to a
+ * foreign MAC (02:00:00:00:00:99): the receiving stack drops them at once,
+ * like mirrored traffic (MACHINE-NOTES.md).
+ *
+ *   tx namespace  rcb<pid>t: veth "rcbtx"  (trafgen, txframes)
+ *   rx namespace  rcb<pid>r: veth "rcbrx"  (the capturers)
+ *
+ * "rps" setup: rps_cpus=2 on rcbrx (the receive work runs on CPU1), the
+ * capturer is pinned to CPU1 and trafgen to CPU0; trafgen then needs a big
+ * SO_SNDBUFFORCE (sndbuf_shim.so), MACHINE-NOTES.md.
+ *
+ * Everything is removed by `teardown()`, which bench.ts calls on exit,
+ * SIGINT and SIGTERM; namespaces left by a killed run (dead pid) are
+ * removed at the next start.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import process from "node:process";
+
+export const TX_IF = "rcbtx";
+export const RX_IF = "rcbrx";
+
+function sh(cmd: string, args: string[], allowFail = false): string {
+  const r = spawnSync(cmd, args, { encoding: "utf8" });
+  if (r.status !== 0 && !allowFail) {
+    throw new Error(`${cmd} ${args.join(" ")} failed (${r.status}): ${(r.stderr || "").trim()}`);
+  }
+  return r.stdout ?? "";
+}
+
+/** Remove rcb<pid>{t,r} namespaces whose pid is gone (a killed earlier run). */
+export function removeStale(): void {
+  for (const ns of sh("ip", ["netns", "list"], true).split("\n")) {
+    const m = /^rcb(\d+)[tr]\b/.exec(ns.trim());
+    if (m && Number(m[1]) !== process.pid && !existsSync(`/proc/${m[1]}`)) {
+      sh("ip", ["netns", "del", ns.trim().split(/\s/)[0]], true);
+    }
+  }
+}
+
+/** The two namespaces and their veth ends. */
+export class BenchNet {
+  readonly txNs = `rcb${process.pid}t`;
+  readonly rxNs = `rcb${process.pid}r`;
+  rps = false;
+  #up = false;
+
+  /** Create namespaces and veth; `rps` steers receive work to CPU1. */
+  setup(rps: boolean): void {
+    this.teardown();
+    this.#up = true;
+    this.rps = rps;
+    const { txNs, rxNs } = this;
+    sh("ip", ["netns", "add", txNs]);
+    sh("ip", ["netns", "add", rxNs]);
+    sh("ip", [
+      "-n", txNs, "link", "add", "name", TX_IF, "numtxqueues", "1", "numrxqueues", "1",
+      "type", "veth", "peer", "name", RX_IF, "numtxqueues", "1", "numrxqueues", "1", "netns", rxNs,
+    ]);
+    for (const [ns, dev] of [[txNs, TX_IF], [rxNs, RX_IF]]) {
+      this.exec(ns, "sysctl", ["-qw", "net.ipv6.conf.all.disable_ipv6=1"]);
+      this.exec(ns, "sysctl", ["-qw", `net.ipv6.conf.${dev}.disable_ipv6=1`]);
+      // veth offloads off: every frame is one skb the size it was sent
+      this.exec(ns, "ethtool", ["-K", dev, "tso", "off", "gso", "off", "gro", "off", "tx", "off", "rx", "off", "sg", "off"], true);
+      sh("ip", ["-n", ns, "link", "set", "dev", dev, "up"]);
+      sh("ip", ["-n", ns, "link", "set", "dev", "lo", "up"]);
+    }
+    this.exec(rxNs, "sh", ["-c", `echo ${rps ? 2 : 0} > /sys/class/net/${RX_IF}/queues/rx-0/rps_cpus`]);
+  }
+
+  exec(ns: string, cmd: string, args: string[], allowFail = false): string {
+    return sh("ip", ["netns", "exec", ns, cmd, ...args], allowFail);
+  }
+
+  /** Interface counters (tx end's tx, rx end's rx and drops). */
+  counters(): { sent: number; arrived: number; rxDropped: number } {
+    const out = this.exec(this.rxNs, "sh", [
+      "-c",
+      `cat /sys/class/net/${RX_IF}/statistics/rx_packets /sys/class/net/${RX_IF}/statistics/rx_dropped`,
+    ]).trim().split("\n").map(Number);
+    const tx = Number(this.exec(this.txNs, "cat", [`/sys/class/net/${TX_IF}/statistics/tx_packets`]).trim());
+    return { sent: tx, arrived: out[0], rxDropped: out[1] };
+  }
+
+  teardown(): void {
+    if (!this.#up) return;
+    this.#up = false;
+    sh("ip", ["netns", "del", this.txNs], true);
+    sh("ip", ["netns", "del", this.rxNs], true);
+  }
+}
+
+/** A trafgen config for one static frame of `size` bytes to the foreign MAC. */
+export function frameConfig(dir: string, size: number): string {
+  const path = join(dir, `frame-${size}.cfg`);
+  const head = "0x02,0x00,0x00,0x00,0x00,0x99, 0x02,0x00,0x00,0x00,0x00,0x01, 0x88,0xb5";
+  writeFileSync(path, `{ ${head}, fill(0x5a, ${size - 14}) }\n`);
+  return path;
+}
+
+/** Send `count` frames with trafgen from the tx namespace; `rate` pps (0 = max). */
+export function trafgen(
+  net: BenchNet,
+  o: { cfg: string; count: number; rate?: number; cpus?: 1 | 2; shim?: string },
+): { ok: boolean; stderr: string } {
+  const cpus = o.cpus ?? 1;
+  const args = ["netns", "exec", net.txNs];
+  if (o.shim) args.push("env", `LD_PRELOAD=${o.shim}`);
+  if (cpus === 1) args.push("taskset", "-c", "0");
+  args.push("trafgen", "-o", TX_IF, "-i", o.cfg, "-n", String(o.count), "-P", String(cpus), "--no-sock-mem", "-Q", "-C");
+  if (o.rate) args.push("-b", `${o.rate}pps`);
+  const r = spawnSync("ip", args, { encoding: "utf8" });
+  return { ok: r.status === 0, stderr: (r.stderr || "").trim() };
+}
+
+/** Lone frames (txframes --pps): the latency probe's traffic. */
+export function txframes(net: BenchNet, bin: string, count: number, pps: number): void {
+  execFileSync("ip", ["netns", "exec", net.txNs, bin, TX_IF, String(count), "--pps", String(pps), "--min", "64", "--max", "64"], {
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+}
+
+/** CPU seconds (user+sys, all threads) of a process, from /proc/PID/stat. */
+export function cpuSeconds(pid: number): number {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = s.slice(s.lastIndexOf(")") + 2).split(" ");
+    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in USER_HZ (100)
+  } catch {
+    return NaN;
+  }
+}
+
+/** True once process `pid` has a packet socket bound (its own netns's /proc/net/packet). */
+export function hasPacketSocket(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/net/packet`, "utf8").trim().split("\n").length > 1;
+  } catch {
+    return false;
+  }
+}
