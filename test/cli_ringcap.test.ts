@@ -6,8 +6,9 @@
  * only when stderr is a terminal.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { createSocket } from "node:dgram";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
@@ -67,7 +68,7 @@ test("ringcap: --help for the program and every subcommand", () => {
   }
 });
 
-test("ringcap: exit 2 with one line for no command, unknown command, bad option, bad value, flow not yet", () => {
+test("ringcap: exit 2 with one line for no command, unknown command, bad option, bad value, no collector", () => {
   withPcap((pcap) => {
     const cases: [string[], RegExp][] = [
       [[], /give a command: count, top, dump or flow/],
@@ -77,7 +78,8 @@ test("ringcap: exit 2 with one line for no command, unknown command, bad option,
       [["dump", "-r", pcap, "-W", "2", "-w", "/tmp/x"], /-W needs -C/],
       [["count", "-r", pcap, "udp", "port"], /filter/],
       [["count", "nosuch0"], /nosuch0/],
-      [["flow", "lo"], /flow is not available yet/],
+      [["flow", "-r", pcap], /no collector: give -n HOST:PORT/],
+      [["flow", "-r", pcap, "-n", "127.0.0.1:2055", "-V", "7"], /-V must be 5, 9 or 10/],
     ];
     for (const [args, re] of cases) {
       const r = ringcap(args);
@@ -149,6 +151,36 @@ test("ringcap: a status line on stderr during a long capture only when stderr is
     assert.equal(piped.err, "", "no status line when stderr is not a terminal");
     assert.ok(!piped.out.includes("\r"));
   } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("ringcap flow: -r FILE exports every flow of the file as IPFIX to a collector on loopback", async () => {
+  const sock = createSocket("udp4");
+  const datagrams: Buffer[] = [];
+  sock.on("message", (m) => datagrams.push(m));
+  await new Promise<void>((res) => sock.bind(0, "127.0.0.1", () => res()));
+  const dir = mkdtempSync(join(tmpdir(), "cli-flow-"));
+  try {
+    const pcap = join(dir, "x.pcap");
+    withPcap((p) => writeFileSync(pcap, readFileSync(p)));
+    const args = ["flow", "-r", pcap, "-n", `127.0.0.1:${sock.address().port}`, "-V", "10", "--json"];
+    const [cmd, argv] = runtimeArgv(CLI, args);
+    const child = spawn(cmd, argv, { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "", err = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (err += d));
+    const code = await new Promise<number | null>((res) => child.on("close", res));
+    assert.equal(code, 0, err);
+    const last = JSON.parse(out.trim().split("\n").pop()!);
+    assert.equal(last.packets, 50);
+    assert.equal(last.flows, 50, "one flow per source port");
+    const t0 = Date.now();
+    while (datagrams.length === 0 && Date.now() - t0 < 5000) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(datagrams.length > 0, "datagrams reached the collector");
+    for (const d of datagrams) assert.equal(d.readUInt16BE(0), 10, "IPFIX version 10");
+  } finally {
+    sock.close();
     rmSync(dir, { recursive: true, force: true });
   }
 });

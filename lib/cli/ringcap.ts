@@ -8,7 +8,7 @@
  *   ringcap top   [iface] [-n N] [--by bytes|packets] [--interval S] ...      top talkers
  *   ringcap dump  [iface] -w FILE [-C MB] [-G SEC] [-W N] [--nano] ...       write pcap
  *   ringcap dump  -r FILE [filter]                                           print packets
- *   ringcap flow  ...                                                        flow probe (not yet)
+ *   ringcap flow  [iface] -n HOST:PORT [-V 5|9|10] [-t S] [-d S] [-r FILE] NetFlow/IPFIX probe
  *
  * Run it with `npx ringcap` (Bun, package.json "bin"), `deno task ringcap`, or
  * `bun run lib/cli/ringcap.ts`. The dump command's pieces (`runDump`,
@@ -42,6 +42,8 @@ import {
 } from "./common.ts";
 import { type OpenedSource, openSource } from "./source.ts";
 import { runTop, TOP_OPTIONS, topCliOptions, topFlags } from "../top/tool.ts";
+import { addProbeOptions, parseProbe, PROBE_OPTION_NAMES } from "../flow/probe_cli.ts";
+import { runProbe, statusLine as probeStatus } from "../flow/probe.ts";
 
 // deno-lint-ignore no-explicit-any
 type Cac = any;
@@ -375,7 +377,11 @@ export function ringcapCli(): Cac {
   )
     .example("ringcap dump eth0 -w /tmp/eth0.pcap -C 100 -W 10 tcp port 443")
     .example("ringcap dump -r /tmp/eth0.pcap icmp");
-  captureOptions(cli.command("flow [iface] [...filter]", "NetFlow/IPFIX flow probe (not available yet)"));
+  addProbeOptions(
+    captureOptions(cli.command("flow [iface] [...filter]", "NetFlow v5/v9/IPFIX flow probe (nProbe)")),
+  )
+    .example("ringcap flow eth0 -n 127.0.0.1:2055 -V 10")
+    .example("ringcap flow -r capture.pcap -n 127.0.0.1:9995 -V 5");
   cli.help();
   return cli;
 }
@@ -384,7 +390,7 @@ const EXTRA: Record<Command, string[]> = {
   count: ["r", "read"],
   top: TOP_OPTIONS,
   dump: DUMP_OPTIONS,
-  flow: [],
+  flow: PROBE_OPTION_NAMES,
 };
 
 /** Run `ringcap` with these arguments (after the program name); resolves to the exit code. */
@@ -402,6 +408,7 @@ export async function ringcap(argv: string[], started: () => void): Promise<numb
     throw new UsageError(`unknown command '${cmd}': use count, top, dump or flow (ringcap --help)`);
   }
   const command = cmd as Command;
+  if (command === "flow") return await runFlow(cli, argv, started);
   const f = parseCaptureStdio(cli, argv, EXTRA[command]);
   if (!f) return 0;
   switch (command) {
@@ -421,11 +428,42 @@ export async function ringcap(argv: string[], started: () => void): Promise<numb
       using s = await openSource(f, !d.write);
       return await runDump(s, f, d, started);
     }
-    case "flow":
-      throw new UsageError(
-        "flow is not available yet: the NetFlow/IPFIX probe (lib/flow/probe.ts, issue 7) has not landed",
-      );
   }
+  return 2;
+}
+
+/** `ringcap flow`: the probe of examples/nprobe.ts, with the status line only on a terminal. */
+async function runFlow(cli: Cac, argv: string[], started: () => void): Promise<number> {
+  const p = parseProbe(cli, argv);
+  if (!p) return 0;
+  const { flags, options } = p;
+  using s = await openSource(flags, true);
+  // the kernel module samples deterministically, AF_PACKET's BPF at random, the file reader 1-in-N in order
+  const algorithm = s.ring?.backend === "packet" ? "random" : "deterministic";
+  started();
+  const status = new StatusLine();
+  let res;
+  try {
+    res = await runProbe(s.src, {
+      ...options,
+      sampling: { interval: flags.sampling, algorithm },
+      onStatus: (st) => status.show(`${s.name}: ${probeStatus(st)}`),
+    });
+  } finally {
+    status.clear();
+  }
+  const line = `${s.name}: ${probeStatus(res)}  (${res.reason}, ${res.seconds.toFixed(1)} s)`;
+  if (flags.json) {
+    console.error(line);
+    const st = s.src.stats();
+    writeOut(
+      JSON.stringify({ ...st, seconds: +res.seconds.toFixed(6), flows: res.exported, evicted: res.evicted }) +
+        "\n",
+    );
+  } else {
+    writeOut(line + "\n");
+  }
+  return 0;
 }
 
 if (import.meta.main) {
