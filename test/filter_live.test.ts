@@ -18,42 +18,7 @@ import { decodeFrame } from "../lib/decode/mod.ts";
 import { PcapWriter } from "../lib/pcap/mod.ts";
 import { skip, test } from "./harness.ts";
 import { netReason, TXFRAMES, VethPair } from "./net.ts";
-import { arp, ether, icmp, ipv4, ipv6, tcp, udp } from "./fixtures/frames.ts";
-
-/** A deterministic mix; frame i carries i in its payload so it can be found again. */
-function mixedFrames(n: number): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  for (let i = 0; i < n; i++) {
-    const tag = [i >> 24, (i >> 16) & 255, (i >> 8) & 255, i & 255, ...new Array(i % 40).fill(i & 255)];
-    switch (i % 8) {
-      case 0:
-        out.push(ether(0x0800, ipv4({ proto: 17 }, udp(40000 + i, 53, tag))));
-        break;
-      case 1:
-        out.push(ether(0x0800, ipv4({ proto: 17 }, udp(53, 40000 + i, tag))));
-        break;
-      case 2:
-        out.push(ether(0x0800, ipv4({ proto: 17 }, udp(40000 + i, 123, tag))));
-        break;
-      case 3:
-        out.push(ether(0x0800, ipv4({ proto: 6 }, tcp({ sport: 40000 + i, dport: 53 }, tag))));
-        break;
-      case 4:
-        out.push(ether(0x0800, ipv4({ proto: 1 }, icmp(8, 0, [0, 1, 0, i & 255], tag))));
-        break;
-      case 5:
-        out.push(ether(0x86dd, ipv6({ nh: 17 }, udp(40000 + i, 53, tag))));
-        break;
-      case 6:
-        out.push(ether(0x0806, arp(1, "192.0.2.1", "192.0.2.2")));
-        break;
-      default:
-        out.push(ether(0x0800, ipv4({ proto: 17 }, udp(5353, 5354, tag))));
-        break;
-    }
-  }
-  return out;
-}
+import { mixedFrames } from "./fixtures/mixed.ts";
 
 test("filter: 'udp port 53' in the kernel captures exactly the matching frames of mixed traffic", async () => {
   const why = netReason();

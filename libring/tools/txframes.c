@@ -11,9 +11,9 @@
  *   length = min + (i*7919 + seed) % (max - min + 1).
  * Prints "sent N" and exits 0; a send error exits 1 with the reason.
  *
- *   txframes IFACE --pcap FILE [--pps RATE]
+ *   txframes IFACE --pcap FILE [--pps RATE] [--loop N]
  * sends every record of a classic little-endian pcap file instead (mixed
- * traffic built by a test), in order.
+ * traffic built by a test), in order, N times over.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -49,10 +49,10 @@ static void build(uint8_t *f, uint32_t len, uint32_t i, uint32_t seed, int vlan)
 }
 
 /* Send the records of a little-endian classic pcap file. */
-static int send_pcap(int fd, struct sockaddr_ll *sll, const char *path, double pps)
+static int send_pcap(int fd, struct sockaddr_ll *sll, const char *path, double pps, uint32_t loops)
 {
 	FILE *f = fopen(path, "rb");
-	uint32_t gh[6], rh[4], n = 0;
+	uint32_t gh[6], rh[4], n = 0, loop = 0;
 	uint8_t buf[65536];
 	struct timespec t0, t;
 
@@ -66,7 +66,13 @@ static int send_pcap(int fd, struct sockaddr_ll *sll, const char *path, double p
 		return 2;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (fread(rh, 4, 4, f) == 4) {
+	for (;;) {
+		if (fread(rh, 4, 4, f) != 4) {
+			if (++loop >= loops)
+				break;
+			fseek(f, 24, SEEK_SET); /* again from the first record */
+			continue;
+		}
 		if (rh[2] > sizeof(buf) || fread(buf, 1, rh[2], f) != rh[2]) {
 			fprintf(stderr, "txframes: %s: truncated record %u\n", path, n);
 			fclose(f);
@@ -99,13 +105,14 @@ int main(int argc, char **argv)
 {
 	uint32_t seed = 1, min = 60, max = 1514, count;
 	double pps = 0;
+	uint32_t loops = 1;
 	int vlan = -1, fd;
 	struct sockaddr_ll sll = {0};
 	uint8_t frame[1600];
 
 	if (argc < 3) {
 		fprintf(stderr, "usage: txframes IFACE COUNT [--seed S] [--min LEN] [--max LEN] "
-				"[--pps RATE] [--vlan ID]\n       txframes IFACE --pcap FILE [--pps RATE]\n");
+				"[--pps RATE] [--vlan ID]\n       txframes IFACE --pcap FILE [--pps RATE] [--loop N]\n");
 		return 2;
 	}
 	const char *pcap = NULL;
@@ -126,6 +133,8 @@ int main(int argc, char **argv)
 			max = (uint32_t)strtoul(argv[a + 1], NULL, 10);
 		else if (!strcmp(argv[a], "--pps"))
 			pps = strtod(argv[a + 1], NULL);
+		else if (!strcmp(argv[a], "--loop"))
+			loops = (uint32_t)strtoul(argv[a + 1], NULL, 10);
 		else if (!strcmp(argv[a], "--vlan"))
 			vlan = atoi(argv[a + 1]);
 		else {
@@ -150,7 +159,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (pcap)
-		return send_pcap(fd, &sll, pcap, pps);
+		return send_pcap(fd, &sll, pcap, pps, loops ? loops : 1);
 	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (uint32_t i = 0; i < count; i++) {
