@@ -1,7 +1,7 @@
 /**
  * Entry point for live capture: `Ring` with every ring reader registered
- * (TPACKET_V3 blocks from AF_PACKET; the ringcap module's slots when that
- * reader exists). Import `Ring` from here, not from ring_base.ts.
+ * (TPACKET_V3 blocks from AF_PACKET: ring_v3.ts; the ringcap module's
+ * slots: ring_slots.ts). Import `Ring` from here, not from ring_base.ts.
  *
  * @example
  * ```ts
@@ -16,4 +16,5 @@
  * ```
  */
 import "./ring_v3.ts";
+import "./ring_slots.ts";
 export { Batch, encodeOptions, Ring, type RingOptions, type WaitMode } from "./ring_base.ts";

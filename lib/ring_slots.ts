@@ -18,7 +18,6 @@
  * @example
  * ```ts
  * import { Ring } from "./ring.ts";
- * import "./ring_slots.ts"; // registers this reader (ring.ts does it too once wired)
  * const ring = await Ring.open("eth0", { backend: "ring" });
  * await ring.wait(1000);
  * const p = ring.next();
