@@ -6,7 +6,6 @@
  * @example
  * ```ts
  * import { Ring } from "./ring.ts";
- * await using _ = { async [Symbol.asyncDispose]() {} };
  * const ring = await Ring.open("lo", { filter: "icmp" });
  * for await (const batch of ring) {
  *   for (const p of batch) console.log(p.wirelen);
