@@ -18,7 +18,8 @@
  * ```
  */
 // live capture
-export { Batch, encodeOptions, Ring, type RingOptions, type WaitMode } from "./lib/ring.ts";
+export { encodeOptions, Ring, type RingOptions, type WaitMode } from "./lib/ring.ts";
+export { PacketBatch } from "./lib/batch.ts";
 export type { CaptureStats, Packet, PacketSource } from "./lib/packet.ts";
 export { RingError } from "./lib/errors.ts";
 export { run, type RunOptions, type RunResult } from "./lib/run.ts";

@@ -16,4 +16,4 @@
  */
 import "./ring_v3.ts";
 import "./ring_slots.ts";
-export { Batch, encodeOptions, Ring, type RingOptions, type WaitMode } from "./ring_base.ts";
+export { encodeOptions, Ring, type RingOptions, type WaitMode } from "./ring_base.ts";

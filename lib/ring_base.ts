@@ -27,6 +27,7 @@
 import { type Native, native, OPTS, OPTS_SIZE } from "./ffi.ts";
 import { RingError, unwrap } from "./errors.ts";
 import type { CaptureStats, Packet, PacketSource } from "./packet.ts";
+import { PacketBatch } from "./batch.ts";
 
 /** How the reader waits when the ring is empty (the paper's three modes). */
 export type WaitMode = "poll" | "busy" | "adaptive";
@@ -128,38 +129,8 @@ const safetyNet = new FinalizationRegistry<{ lib: Native; handle: number }>((h) 
   h.lib.close(h.handle);
 });
 
-/** One batch of ready packets; iterating it allocates nothing per packet. */
-export class Batch implements Iterable<Packet>, Iterator<Packet> {
-  #ring: Ring;
-  #left = 0;
-  #res: IteratorResult<Packet> = { done: false, value: undefined as unknown as Packet };
-  #done: IteratorResult<Packet> = { done: true, value: undefined };
-  constructor(ring: Ring) {
-    this.#ring = ring;
-  }
-  /** @internal start a batch of at most `max` packets */
-  reset(max: number): this {
-    this.#left = max;
-    return this;
-  }
-  [Symbol.iterator](): Iterator<Packet> {
-    return this;
-  }
-  next(): IteratorResult<Packet> {
-    if (this.#left <= 0) return this.#done;
-    const p = this.#ring.next();
-    if (!p) {
-      this.#left = 0;
-      return this.#done;
-    }
-    this.#left--;
-    (this.#res as { value: Packet }).value = p;
-    return this.#res;
-  }
-}
-
 /** A live capture. Open with `Ring.open`; read with `next()`; close with `close()` or `using`. */
-export abstract class Ring implements PacketSource, Disposable, AsyncIterable<Batch> {
+export abstract class Ring implements PacketSource, Disposable, AsyncIterable<PacketBatch> {
   /** The interface name. */
   readonly iface: string;
   /** "packet" (AF_PACKET TPACKET_V3) or "ring" (the ringcap module). */
@@ -172,7 +143,6 @@ export abstract class Ring implements PacketSource, Disposable, AsyncIterable<Ba
   protected handle: number;
   #closed = false;
   #stats = new BigUint64Array(5);
-  #batch: Batch;
   #token = {};
 
   /** Register the reader class for a layout kind (1 = TPACKET_V3, 2 = slots). */
@@ -215,7 +185,6 @@ export abstract class Ring implements PacketSource, Disposable, AsyncIterable<Ba
     this.handle = m.handle;
     this.layout = m.layout;
     this.backend = m.lib.backend(m.handle) === 1 ? "ring" : "packet";
-    this.#batch = new Batch(this);
     safetyNet.register(this, { lib: m.lib, handle: m.handle }, this.#token);
   }
 
@@ -255,20 +224,21 @@ export abstract class Ring implements PacketSource, Disposable, AsyncIterable<Ba
    * One promise per batch, never per packet:
    * `for await (const batch of ring) for (const p of batch) ...`
    */
-  async *batches(maxPerBatch = 65536): AsyncGenerator<Batch> {
+  async *batches(maxPerBatch = 65536): AsyncGenerator<PacketBatch> {
+    const batch = new PacketBatch(this, maxPerBatch);
     let spins = 0;
     while (!this.#closed) {
       if (!this.ready()) {
         await this.wait(100);
         continue;
       }
-      yield this.#batch.reset(maxPerBatch);
+      if (batch.fill()) yield batch;
       // let timers and signal handlers run during long bursts
       if (++spins % 32 === 0) await new Promise((r) => setImmediate(r));
     }
   }
 
-  [Symbol.asyncIterator](): AsyncIterator<Batch> {
+  [Symbol.asyncIterator](): AsyncIterator<PacketBatch> {
     return this.batches();
   }
 

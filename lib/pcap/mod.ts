@@ -19,7 +19,7 @@ export { openCaptureFile } from "./open.ts";
 export { CaptureFileReader, type ReaderOptions } from "./reader_base.ts";
 export { PcapReader } from "./pcap_reader.ts";
 export { type PcapNgInterface, PcapNgReader } from "./pcapng_reader.ts";
-export { PacketBatch } from "./batch.ts";
+export { PacketBatch } from "../batch.ts"; // re-exported for file readers
 export { FilePacket } from "./file_packet.ts";
 export { type PcapErrorCode, PcapFormatError } from "./errors.ts";
 export { DEFAULT_MAX_RECORD, DEFAULT_SNAPLEN, LINKTYPE_ETHERNET } from "./constants.ts";

@@ -6,7 +6,7 @@
 import { closeSync } from "node:fs";
 import { setImmediate } from "node:timers";
 import type { CaptureStats, Packet, PacketSource } from "../packet.ts";
-import { PacketBatch } from "./batch.ts";
+import { PacketBatch } from "../batch.ts";
 import type { ByteInput } from "./input.ts";
 import { FilePacket } from "./file_packet.ts";
 

@@ -3,7 +3,7 @@
  * reused IteratorResult, so `for (const p of batch)` allocates nothing per packet.
  * @module
  */
-import type { Packet, PacketSource } from "../packet.ts";
+import type { Packet, PacketSource } from "./packet.ts";
 
 /**
  * Up to `limit` packets pulled lazily from a source. The batch object, its iterator
@@ -12,7 +12,7 @@ import type { Packet, PacketSource } from "../packet.ts";
  *
  * @example
  * ```ts
- * import type { PacketSource } from "../packet.ts";
+ * import type { PacketSource } from "./packet.ts";
  * import { PacketBatch } from "./batch.ts";
  * function drain(src: PacketSource): number {
  *   const batch = new PacketBatch(src, 256);
@@ -46,7 +46,7 @@ export class PacketBatch implements Iterable<Packet>, Iterator<Packet> {
    *
    * @example
    * ```ts
-   * import type { PacketSource } from "../packet.ts";
+   * import type { PacketSource } from "./packet.ts";
    * import { PacketBatch } from "./batch.ts";
    * const hasMore = (src: PacketSource) => new PacketBatch(src).fill();
    * ```
@@ -68,7 +68,7 @@ export class PacketBatch implements Iterable<Packet>, Iterator<Packet> {
    *
    * @example
    * ```ts
-   * import type { PacketSource } from "../packet.ts";
+   * import type { PacketSource } from "./packet.ts";
    * import { PacketBatch } from "./batch.ts";
    * function first(src: PacketSource) {
    *   const b = new PacketBatch(src);
