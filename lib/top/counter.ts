@@ -14,7 +14,7 @@
 import type { Packet } from "../packet.ts";
 import { decode, Decoded } from "../decode/mod.ts";
 import { etherTypeName, ipv4ToString, ipv6ToString, protocolName } from "../decode/format.ts";
-import { KeyTable, type KeyTableOptions } from "./table.ts";
+import { DirectTable, KeyTable, type KeyTableOptions } from "./table.ts";
 
 /** A host: `addr` is its IPv4 or IPv6 (RFC 5952) text. */
 export interface TopHost {
@@ -75,8 +75,10 @@ const PAIR_W = 9; // [family, a 0..3, b 0..3]
 export class TopCounter {
   readonly hosts: KeyTable;
   readonly pairs: KeyTable;
-  readonly protocols: KeyTable;
-  readonly ports: KeyTable;
+  /** Slot: the IP protocol (0..255), or 256 + EtherType for non-IP frames. */
+  readonly protocols: DirectTable;
+  /** Slot: the port, + 65536 for UDP. */
+  readonly ports: DirectTable;
   /** Packets counted (every frame, IP or not). */
   packets = 0;
   /** Sum of their wire lengths. */
@@ -86,8 +88,8 @@ export class TopCounter {
   constructor(o: KeyTableOptions = {}) {
     this.hosts = new KeyTable(HOST_W, o);
     this.pairs = new KeyTable(PAIR_W, o);
-    this.protocols = new KeyTable(1, { initialSlots: 64, ...o });
-    this.ports = new KeyTable(1, o);
+    this.protocols = new DirectTable(256 + 65536);
+    this.ports = new DirectTable(2 * 65536);
   }
 
   /** Count one packet. */
@@ -96,14 +98,12 @@ export class TopCounter {
     this.packets++;
     this.bytes += len;
     const d = decode(p, this.#d);
-    const proto = this.protocols;
     if (d.ipVersion === 0) {
-      proto.key[0] = 0x10000 | d.etherType;
-      proto.add(1, len);
+      this.protocols.addAt(256 + d.etherType, 0x10000 | d.etherType, 1, len);
       return;
     }
-    proto.key[0] = d.protocol >= 0 ? d.protocol : 0x10000 | d.etherType;
-    proto.add(1, len);
+    if (d.protocol >= 0) this.protocols.addAt(d.protocol, d.protocol, 1, len);
+    else this.protocols.addAt(256 + d.etherType, 0x10000 | d.etherType, 1, len);
     const pk = this.pairs.key;
     pk[0] = d.ipVersion;
     if (d.ipVersion === 4) {
@@ -137,13 +137,9 @@ export class TopCounter {
     }
     this.pairs.add(1, len);
     if ((d.protocol === 6 || d.protocol === 17) && d.l4Offset >= 0 && !d.fragment) {
-      const ports = this.ports, key = ports.key, hi = d.protocol << 16;
-      key[0] = hi | d.srcPort;
-      ports.add(1, len);
-      if (d.dstPort !== d.srcPort) {
-        key[0] = hi | d.dstPort;
-        ports.add(1, len);
-      }
+      const ports = this.ports, base = d.protocol === 6 ? 0 : 65536, hi = d.protocol << 16;
+      ports.addAt(base + d.srcPort, hi | d.srcPort, 1, len);
+      if (d.dstPort !== d.srcPort) ports.addAt(base + d.dstPort, hi | d.dstPort, 1, len);
     }
   }
 

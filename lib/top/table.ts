@@ -16,14 +16,6 @@ export interface KeyTableOptions {
   maxEntries?: number;
 }
 
-function mix(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return (h ^ (h >>> 16)) >>> 0;
-}
-
 /**
  * Counters per key of `width` 32-bit words.
  *
@@ -55,10 +47,12 @@ export class KeyTable {
   overflowBytes = 0;
   readonly maxEntries: number;
 
-  #used: Uint8Array;
+  // Plain (not #private) fields: the per-packet path reads them, and JSC/V8 read those fastest.
+  /** 1 where a slot holds a key. */
+  protected used: Uint8Array;
   /** Occupied slots in insertion order: iteration and clearing cost O(size). */
-  #order: Int32Array;
-  #mask: number;
+  protected order: Int32Array;
+  protected mask: number;
 
   constructor(readonly width: number, o: KeyTableOptions = {}) {
     let slots = 16;
@@ -68,51 +62,58 @@ export class KeyTable {
     this.keys = new Uint32Array(slots * width);
     this.packets = new Float64Array(slots);
     this.bytes = new Float64Array(slots);
-    this.#used = new Uint8Array(slots);
-    this.#order = new Int32Array(slots >>> 1);
-    this.#mask = slots - 1;
+    this.used = new Uint8Array(slots);
+    this.order = new Int32Array(slots >>> 1);
+    this.mask = slots - 1;
   }
 
   /** The slot of the `i`-th key inserted (0 ≤ i < size). */
   entry(i: number): number {
-    return this.#order[i];
-  }
-
-  /** Slot of the key in `this.key`, inserting it (-1 if the table is full). */
-  #slot(): number {
-    const w = this.width, k = this.key, keys = this.keys;
-    let h = 0x9747b28c;
-    for (let i = 0; i < w; i++) h = Math.imul(h ^ k[i], 0x9e3779b1) ^ (h >>> 15);
-    let s = mix(h) & this.#mask;
-    for (;;) {
-      if (this.#used[s] === 0) break;
-      let i = 0;
-      const b = s * w;
-      while (i < w && keys[b + i] === k[i]) i++;
-      if (i === w) return s;
-      s = (s + 1) & this.#mask;
-    }
-    if (this.size >= this.maxEntries) return -1;
-    if ((this.size + 1) * 2 > this.#mask + 1) {
-      this.#grow();
-      return this.#slot();
-    }
-    this.#used[s] = 1;
-    for (let i = 0, b = s * w; i < w; i++) keys[b + i] = k[i];
-    this.#order[this.size++] = s;
-    return s;
+    return this.order[i];
   }
 
   /** Count `packets` and `bytes` for the key in `this.key`. */
   add(packets: number, bytes: number): void {
-    const s = this.#slot();
-    if (s < 0) {
+    const w = this.width, k = this.key, keys = this.keys, used = this.used, mask = this.mask;
+    let h = 0x9747b28c;
+    for (let i = 0; i < w; i++) {
+      h = Math.imul(h ^ k[i], 0x9e3779b1);
+      h ^= h >>> 15;
+    }
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+    let s = (h ^ (h >>> 16)) & mask;
+    while (used[s] !== 0) {
+      const b = s * w;
+      let i = 0;
+      while (i < w && keys[b + i] === k[i]) i++;
+      if (i === w) {
+        this.packets[s] += packets;
+        this.bytes[s] += bytes;
+        return;
+      }
+      s = (s + 1) & mask;
+    }
+    this.#insert(s, packets, bytes);
+  }
+
+  /** A new key goes into free slot `s` (growing the table first when half full). */
+  #insert(s: number, packets: number, bytes: number): void {
+    if (this.size >= this.maxEntries) {
       this.overflowPackets += packets;
       this.overflowBytes += bytes;
       return;
     }
-    this.packets[s] += packets;
-    this.bytes[s] += bytes;
+    if ((this.size + 1) * 2 > this.mask + 1) {
+      this.#grow();
+      this.add(packets, bytes);
+      return;
+    }
+    const w = this.width, k = this.key, keys = this.keys;
+    this.used[s] = 1;
+    for (let i = 0, b = s * w; i < w; i++) keys[b + i] = k[i];
+    this.order[this.size++] = s;
+    this.packets[s] = packets;
+    this.bytes[s] = bytes;
   }
 
   /** Add every counter of `other` (same width) into this table. */
@@ -130,8 +131,8 @@ export class KeyTable {
   /** Forget every key (cost O(size), memory kept). */
   clear(): void {
     for (let i = 0; i < this.size; i++) {
-      const s = this.#order[i];
-      this.#used[s] = 0;
+      const s = this.order[i];
+      this.used[s] = 0;
       this.packets[s] = 0;
       this.bytes[s] = 0;
     }
@@ -145,39 +146,134 @@ export class KeyTable {
    * (then bytes); ties keep insertion order. Allocates (for printing, not per packet).
    */
   top(n: number, byPackets = false): number[] {
-    const first = byPackets ? this.packets : this.bytes, second = byPackets ? this.bytes : this.packets;
-    const best: number[] = [];
-    for (let i = 0; i < this.size; i++) {
-      const s = this.#order[i];
-      const a = first[s], b = second[s];
-      let j = best.length;
-      while (j > 0 && (first[best[j - 1]] < a || (first[best[j - 1]] === a && second[best[j - 1]] < b))) j--;
-      if (j >= n) continue;
-      best.splice(j, 0, s);
-      if (best.length > n) best.pop();
-    }
-    return best;
+    return topSlots(
+      this.order,
+      this.size,
+      byPackets ? this.packets : this.bytes,
+      byPackets ? this.bytes : this.packets,
+      n,
+    );
   }
 
   #grow(): void {
     const w = this.width, size = this.size;
-    const oldKeys = this.keys, oldPackets = this.packets, oldBytes = this.bytes, oldOrder = this.#order;
-    const slots = (this.#mask + 1) * 2;
+    const oldKeys = this.keys, oldPackets = this.packets, oldBytes = this.bytes, oldOrder = this.order;
+    const slots = (this.mask + 1) * 2;
     this.keys = new Uint32Array(slots * w);
     this.packets = new Float64Array(slots);
     this.bytes = new Float64Array(slots);
-    this.#used = new Uint8Array(slots);
-    this.#order = new Int32Array(slots >>> 1);
-    this.#mask = slots - 1;
+    this.used = new Uint8Array(slots);
+    this.order = new Int32Array(slots >>> 1);
+    this.mask = slots - 1;
     this.size = 0;
     const saved = this.key.slice();
     for (let i = 0; i < size; i++) {
       const s = oldOrder[i];
       for (let j = 0; j < w; j++) this.key[j] = oldKeys[s * w + j];
-      const t = this.#slot();
-      this.packets[t] = oldPackets[s];
-      this.bytes[t] = oldBytes[s];
+      this.add(oldPackets[s], oldBytes[s]);
     }
     this.key.set(saved);
   }
+}
+
+/**
+ * `DirectTable`: counters for a small key space (IP protocols, TCP/UDP ports)
+ * indexed directly by a slot number — no hashing. `keys[slot]` keeps the key
+ * value the caller gave for that slot; `entry`, `top`, `merge` and `clear`
+ * work as in `KeyTable`.
+ *
+ * @example
+ * ```ts
+ * import { DirectTable } from "./table.ts";
+ * const t = new DirectTable(2 * 65536);
+ * t.addAt(443, (6 << 16) | 443, 1, 1500); // slot 443 = TCP 443
+ * t.bytes[t.entry(0)]; // 1500
+ * ```
+ */
+export class DirectTable {
+  /** The key value of each slot (as given to `addAt`). */
+  readonly keys: Uint32Array;
+  /** Packets per slot. */
+  readonly packets: Float64Array;
+  /** Bytes per slot. */
+  readonly bytes: Float64Array;
+  /** Number of slots used. */
+  size = 0;
+  protected used: Uint8Array;
+  protected order: Int32Array;
+
+  constructor(readonly slots: number) {
+    this.keys = new Uint32Array(slots);
+    this.packets = new Float64Array(slots);
+    this.bytes = new Float64Array(slots);
+    this.used = new Uint8Array(slots);
+    this.order = new Int32Array(slots);
+  }
+
+  /** Count into `slot` (0 ≤ slot < slots), whose key value is `key`. */
+  addAt(slot: number, key: number, packets: number, bytes: number): void {
+    if (this.used[slot] === 0) {
+      this.used[slot] = 1;
+      this.keys[slot] = key;
+      this.order[this.size++] = slot;
+    }
+    this.packets[slot] += packets;
+    this.bytes[slot] += bytes;
+  }
+
+  /** The slot of the `i`-th key used. */
+  entry(i: number): number {
+    return this.order[i];
+  }
+
+  /** Add every counter of `other` (same size). */
+  merge(other: DirectTable): void {
+    for (let i = 0; i < other.size; i++) {
+      const s = other.entry(i);
+      this.addAt(s, other.keys[s], other.packets[s], other.bytes[s]);
+    }
+  }
+
+  /** Forget every key (cost O(size)). */
+  clear(): void {
+    for (let i = 0; i < this.size; i++) {
+      const s = this.order[i];
+      this.used[s] = 0;
+      this.packets[s] = 0;
+      this.bytes[s] = 0;
+    }
+    this.size = 0;
+  }
+
+  /** The slots of the `n` largest entries (see `KeyTable.top`). */
+  top(n: number, byPackets = false): number[] {
+    return topSlots(
+      this.order,
+      this.size,
+      byPackets ? this.packets : this.bytes,
+      byPackets ? this.bytes : this.packets,
+      n,
+    );
+  }
+}
+
+/** The `n` slots among order[0, size) with the largest (first, second) values; ties keep order. */
+function topSlots(
+  order: Int32Array,
+  size: number,
+  first: Float64Array,
+  second: Float64Array,
+  n: number,
+): number[] {
+  const best: number[] = [];
+  for (let i = 0; i < size; i++) {
+    const s = order[i];
+    const a = first[s], b = second[s];
+    let j = best.length;
+    while (j > 0 && (first[best[j - 1]] < a || (first[best[j - 1]] === a && second[best[j - 1]] < b))) j--;
+    if (j >= n) continue;
+    best.splice(j, 0, s);
+    if (best.length > n) best.pop();
+  }
+  return best;
 }
