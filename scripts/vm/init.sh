@@ -34,7 +34,7 @@ mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 out "/host$OUT" || fai
 mkdir -p /host/tmp/home
 
 chroot /host /usr/bin/env -i HOME=/tmp/home TERM=dumb REPO="$REPO" KVER="$KVER" OUT="$OUT" IMG="$IMG" \
-	RINGCAP_REQUIRE_ALL="$RINGCAP_REQUIRE_ALL" /bin/bash "$REPO/test/vm/guest.sh"
+	RINGCAP_REQUIRE_ALL="$RINGCAP_REQUIRE_ALL" GUEST_CMD="$GUEST_CMD" /bin/bash "$REPO/test/vm/guest.sh"
 echo "guest.sh exit $?"
 sync
 echo "@@RINGCAP-VM-END@@"

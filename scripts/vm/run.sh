@@ -10,6 +10,9 @@
 # Logs: build/vm/console.log (serial), build/vm/out/{guest.log,dmesg.txt}.
 #
 # Usage: scripts/vm/run.sh            (env: RINGCAP_VM_MEM=2G, RINGCAP_VM_TIMEOUT=600)
+#        RINGCAP_VM_GUEST_CMD='cmd' scripts/vm/run.sh   debugging: load the module, run
+#        cmd (bash, in the chrooted guest) instead of the tests; its output is
+#        build/vm/out/guest.log
 set -u
 REPO=$(cd "$(dirname "$0")/../.." && pwd)
 VM=$REPO/build/vm
@@ -152,6 +155,7 @@ KVER='$KVER'
 OUT='$OUT'
 IMG='$IMG'
 RINGCAP_REQUIRE_ALL='$REQUIRE_ALL'
+GUEST_CMD='${RINGCAP_VM_GUEST_CMD:-}'
 EOF
 (cd "$RD" && find . | cpio -o -H newc --quiet | gzip -1) >"$VM/initramfs.cpio.gz"
 

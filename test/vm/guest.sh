@@ -55,6 +55,13 @@ sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 for m in veth bridge 8021q; do
 	modprobe -d "$IMG" "$m" || echo "modprobe $m failed"
 done
+if [ -n "${GUEST_CMD:-}" ]; then # debugging hook (scripts/vm/run.sh RINGCAP_VM_GUEST_CMD)
+	insmod "$REPO/kernel/ringcap.ko"
+	bash -c "$GUEST_CMD"
+	result guest_cmd pass "exit $?"
+	dmesg >"$OUT/dmesg.txt"
+	exit 0
+fi
 if ! insmod "$REPO/kernel/ringcap.ko"; then
 	result module_load fail "insmod ringcap.ko failed: $(dmesg | tail -3)"
 	dmesg >"$OUT/dmesg.txt"

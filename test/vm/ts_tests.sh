@@ -1,6 +1,7 @@
 # test/vm/ts_tests.sh — sourced by test/vm/guest.sh inside the VM (ringcap.ko
-# loaded): the TypeScript Ring tests over the module backend under Bun and
-# Deno, then the module-vs-AF_PACKET drain benchmark. Test results go to
+# loaded): the TypeScript Ring tests over the module backend and the slot
+# reader's unit tests under Bun and Deno, then the module-vs-AF_PACKET drain
+# benchmark (Bun). Test results go to
 # $OUT/ts_results.jsonl (the harness's JSON lines); scripts/vm/run.sh adds
 # them to the VM's results. Uses result() and now_ms() from guest.sh.
 BUN=$REPO/node_modules/.bin/bun
@@ -15,9 +16,9 @@ else
 	for rt in bun deno; do
 		t0=$(now_ms)
 		if [ $rt = bun ]; then
-			"${TSENV[@]}" "$BUN" test --timeout 120000 ./test/vm/ring_module.test.ts >"$OUT/ts_$rt.log" 2>&1
+			"${TSENV[@]}" "$BUN" test --timeout 120000 ./test/vm/ring_module.test.ts ./test/vm/slot_reader.test.ts >"$OUT/ts_$rt.log" 2>&1
 		else
-			"${TSENV[@]}" "$DENO" test -A --no-check test/vm/ring_module.test.ts >"$OUT/ts_$rt.log" 2>&1
+			"${TSENV[@]}" "$DENO" test -A --no-check test/vm/ring_module.test.ts test/vm/slot_reader.test.ts >"$OUT/ts_$rt.log" 2>&1
 		fi
 		rc=$?
 		echo "== $rt ring_module tests rc=$rc $(( $(now_ms) - t0 )) ms"; tail -30 "$OUT/ts_$rt.log"
@@ -25,7 +26,8 @@ else
 			result "ts_ring_module_tests_$rt" fail "runner exited $rc without recording a failure: $(tail -3 "$OUT/ts_$rt.log")"
 		fi
 	done
-	for rt in bun deno; do
+	# the benchmark under Bun only (time); RINGCAP_VM_GUEST_CMD can run it under Deno
+	for rt in bun; do
 		t0=$(now_ms)
 		if [ $rt = bun ]; then
 			line=$("${TSENV[@]}" "$BUN" test/vm/bench_drain.ts "${RINGCAP_BENCH_N:-50000}" "${RINGCAP_BENCH_REPS:-3}" 2>&1 | tail -1)
