@@ -62,6 +62,9 @@ export interface RingOptions {
   backend?: "auto" | "ring" | "packet";
 }
 
+/** Largest ring: the reader addresses it with 32-bit offsets (`>>> 2` into one Uint32Array). */
+export const MAX_RING_MB = 4095;
+
 function intOption(name: string, v: unknown, min: number, max: number): number {
   if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
     throw new RingError("EINVAL", `${name} must be an integer from ${min} to ${max}, got ${String(v)}`);
@@ -74,12 +77,12 @@ export function encodeOptions(o: RingOptions): Uint8Array {
   const buf = new Uint8Array(OPTS_SIZE);
   const dv = new DataView(buf.buffer);
   let ring = 64 * 2 ** 20;
-  if (o.ringBytes !== undefined) ring = intOption("ringBytes", o.ringBytes, 4096, 16 * 2 ** 30);
+  if (o.ringBytes !== undefined) ring = intOption("ringBytes", o.ringBytes, 4096, MAX_RING_MB * 2 ** 20);
   else if (o.ringMb !== undefined) {
-    if (typeof o.ringMb !== "number" || !(o.ringMb >= 1 / 256 && o.ringMb <= 16384)) {
+    if (typeof o.ringMb !== "number" || !(o.ringMb >= 1 / 256 && o.ringMb <= MAX_RING_MB)) {
       throw new RingError(
         "EINVAL",
-        `ring size (--ring-mb) must be a number from 0.004 to 16384, got ${o.ringMb}`,
+        `ring size (--ring-mb) must be a number from 0.004 to ${MAX_RING_MB}, got ${o.ringMb}`,
       );
     }
     ring = Math.floor(o.ringMb * 2 ** 20);
@@ -171,7 +174,15 @@ export abstract class Ring implements PacketSource, Disposable, AsyncIterable<Pa
       const base = vals[keys.indexOf("base")];
       const cls = readers.get(layout.kind);
       if (!cls) throw new RingError("EPROTONOSUPPORT", `no reader for ring layout kind ${layout.kind}`);
-      const buffer = lib.view(base, layout.size);
+      let buffer: ArrayBuffer;
+      try {
+        buffer = lib.view(base, layout.size);
+      } catch (e) {
+        throw new RingError(
+          "ENOMEM",
+          `${iface}: cannot map a ${layout.size}-byte ring in this runtime (${e}): use a smaller --ring-mb`,
+        );
+      }
       return new cls({ lib, handle, iface, layout, buffer });
     } catch (e) {
       lib.close(handle);

@@ -55,6 +55,7 @@ test("options: bad values throw RingError EINVAL naming the option", () => {
     [{ ringMb: 0 }, /ring/],
     [{ ringMb: NaN }, /ring/],
     [{ ringMb: 1e9 }, /ring/],
+    [{ ringMb: 4096 }, /ring/],
     [{ wait: "sleepy" }, /wait/],
     [{ sampling: 0 }, /sampling/],
     [{ blockBytes: 5000 }, /blockBytes/],

@@ -20,7 +20,7 @@ import cac from "cac";
 import { readFileSync, writeSync } from "node:fs";
 import process from "node:process";
 import { RingError } from "../errors.ts";
-import type { RingOptions, WaitMode } from "../ring_base.ts";
+import { MAX_RING_MB, type RingOptions, type WaitMode } from "../ring_base.ts";
 
 /** A bad command line: printed as one line, exit 2. */
 export class UsageError extends Error {
@@ -132,6 +132,7 @@ export function parseCapture(
   if (o.help || o.h) return null;
   const known = new Set([...COMMON, ...extra]);
   for (const k of Object.keys(o)) {
+    if (/^\d/.test(k)) throw new UsageError(`-${k}: negative numbers are not valid option values`);
     if (!known.has(k)) throw new UsageError(`unknown option ${k.length === 1 ? "-" : "--"}${k}: see --help`);
   }
   const args = parsed.args.map(String);
@@ -148,7 +149,7 @@ export function parseCapture(
     count: o.count === undefined ? 0 : num("-c (count)", o.count, 1, Number.MAX_SAFE_INTEGER),
     duration: o.duration === undefined ? 0 : num("--duration", o.duration, 0.001, 1e9, false),
     snaplen: o.snaplen === undefined ? undefined : num("-s (snaplen)", o.snaplen, 1, 262144),
-    ringMb: o.ringMb === undefined ? undefined : num("--ring-mb", o.ringMb, 1, 16384, false),
+    ringMb: o.ringMb === undefined ? undefined : num("--ring-mb", o.ringMb, 1, MAX_RING_MB, false),
     wait,
     sampling: o.sampling === undefined ? 1 : num("--sampling", o.sampling, 1, 2 ** 31),
     json: o.json === true,

@@ -24,7 +24,7 @@ extern int lri_ring_family(void) __attribute__((weak));
 
 #define LR_MAX_HANDLES 1024
 #define LR_DEFAULT_RING (64ull << 20)
-#define LR_MAX_RING (16ull << 30)
+#define LR_MAX_RING (4095ull << 20) /* readers use 32-bit offsets */
 #define LR_DEFAULT_SNAPLEN 65535u
 #define LR_MAX_SNAPLEN 262144u
 
@@ -91,7 +91,7 @@ static int validate(const struct lr_opts *in, struct lr_opts *o)
 		return -EINVAL;
 	}
 	if (o->ring_bytes < 4096 || o->ring_bytes > LR_MAX_RING) {
-		lri_set_error("ring size %llu bytes is outside 4 KiB..16 GiB",
+		lri_set_error("ring size %llu bytes is outside 4 KiB..4095 MiB",
 			     (unsigned long long)o->ring_bytes);
 		return -EINVAL;
 	}

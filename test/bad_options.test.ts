@@ -1,0 +1,94 @@
+/**
+ * Bad options, everywhere: every tool (pcount, topn, dump, nprobe, and the
+ * ringcap CLI's subcommands) given a bad ring size, snap length, wait mode,
+ * count, sampling, filter, interface — and the probe a bad collector —
+ * answers with ONE line on stderr naming the problem, exit 2, no stack trace.
+ * And the library: 300 failed Ring.open calls leave no file descriptor open.
+ */
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { encodeOptions, Ring } from "../lib/ring.ts";
+import { RingError } from "../lib/errors.ts";
+import { isRoot, skip, test } from "./harness.ts";
+import { ROOT, runtimeArgv } from "./net.ts";
+
+const TOOLS: [string, string[]][] = [
+  ["examples/pcount.ts", []],
+  ["examples/topn.ts", []],
+  ["examples/dump.ts", ["-w", "/tmp/ringcap-never-written.pcap"]],
+  ["examples/nprobe.ts", ["-n", "127.0.0.1:9"]],
+  ["lib/cli/ringcap.ts", ["count"]],
+];
+
+/** [args, what the one line must mention] */
+const BAD: [string[], RegExp][] = [
+  [["lo", "--ring-mb", "0"], /ring-mb/],
+  [["lo", "--ring-mb", "99999999"], /ring-mb/],
+  [["lo", "--ring-mb", "lots"], /ring-mb/],
+  [["lo", "-s", "0"], /snaplen|-s/],
+  [["lo", "-s", "262145"], /snaplen|-s/],
+  [["lo", "--wait", "sleepy"], /--wait/],
+  [["lo", "-c", "-5"], /count|-c|-5/],
+  [["lo", "--sampling", "0"], /sampling/],
+  [["lo", "--duration", "soon"], /duration/],
+  [["lo", "--frobnicate"], /frobnicate/],
+  [["lo", "tcp", "port"], /filter|syntax/],
+  [["no-such-if0"], /no-such-if0/],
+];
+
+function run(script: string, args: string[]) {
+  const [cmd, argv] = runtimeArgv(join(ROOT, script), args);
+  const r = spawnSync(cmd, argv, { encoding: "utf8", timeout: 30_000 });
+  return { code: r.status, err: r.stderr ?? "" };
+}
+
+for (const [script, base] of TOOLS) {
+  test(`bad options: ${script} ${base.join(" ")} → one line naming the option, exit 2`, () => {
+    if (!isRoot()) skip("the interface and filter cases open a capture (needs root)");
+    for (const [args, re] of BAD) {
+      const all = script.endsWith("ringcap.ts") ? [...base, ...args] : [...args, ...base];
+      const r = run(script, all);
+      const what = `${script} ${all.join(" ")}`;
+      assert.equal(r.code, 2, `${what}: exit ${r.code}: ${r.err}`);
+      assert.match(r.err, re, what);
+      assert.equal(r.err.trim().split("\n").length, 1, `${what}: one line, got: ${r.err}`);
+      assert.doesNotMatch(r.err, /\bat .*\.ts:\d+|Error:.*\n\s+at /, `${what}: no stack trace`);
+    }
+  }, 300_000);
+}
+
+test("bad options: the probe refuses bad collector addresses and versions", () => {
+  for (
+    const args of [["-n", "nohost"], ["-n", "1.2.3.4:99999"], ["-n", "[::1:9"], [
+      "-n",
+      "127.0.0.1:9",
+      "-V",
+      "7",
+    ]]
+  ) {
+    const r = run("examples/nprobe.ts", ["-r", "/dev/null", ...args]);
+    assert.equal(r.code, 2, `${args.join(" ")}: ${r.err}`);
+    assert.equal(r.err.trim().split("\n").length, 1, r.err);
+  }
+});
+
+test("bad options: 300 failed Ring.open calls leave no file descriptor or handle behind", async () => {
+  if (!isRoot()) skip("opening captures needs root");
+  const fds = () => readdirSync("/proc/self/fd").length;
+  const before = fds();
+  for (let i = 0; i < 100; i++) {
+    await assert.rejects(Ring.open("lo", { filter: "tcp port" }), (e: unknown) => e instanceof RingError);
+    await assert.rejects(Ring.open("no-such-if0"), (e: unknown) => e instanceof RingError);
+    assert.throws(() => encodeOptions({ snaplen: 0 }), RingError);
+  }
+  await assert.rejects(
+    Ring.open("lo", { ringMb: 4096 }),
+    (e: unknown) => e instanceof RingError && e.code === "EINVAL",
+  );
+  assert.equal(fds(), before, "file descriptors leaked");
+  // and the handle table still has room: a good open works
+  using ring = await Ring.open("lo", { ringMb: 1 });
+  assert.equal(ring.backend === "packet" || ring.backend === "ring", true);
+});
