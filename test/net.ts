@@ -11,7 +11,7 @@
  * net.send(100);          // 100 distinct frames arrive on net.host
  * ```
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -125,4 +125,23 @@ export function runtimeArgv(script: string, args: string[]): [string, string[]] 
   // deno-lint-ignore no-explicit-any
   const isBun = typeof (globalThis as any).Bun !== "undefined";
   return [process.execPath, isBun ? ["run", script, ...args] : ["run", "-A", script, ...args]];
+}
+
+/** A running script: its child process and a promise of its exit code and output. */
+export interface Started {
+  child: ReturnType<typeof spawn>;
+  done: Promise<{ code: number | null; out: string; err: string }>;
+}
+
+/** Start a repo script (e.g. "examples/pcount.ts") under the runtime running the tests. */
+export function startScript(script: string, args: string[]): Started {
+  const [cmd, argv] = runtimeArgv(join(ROOT, script), args);
+  const child = spawn(cmd, argv, { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "", err = "";
+  child.stdout!.on("data", (d) => (out += d));
+  child.stderr!.on("data", (d) => (err += d));
+  const done = new Promise<{ code: number | null; out: string; err: string }>((res) =>
+    child.on("close", (code) => res({ code, out, err }))
+  );
+  return { child, done };
 }

@@ -4,26 +4,16 @@
  * DESIGN.md exit codes (2: could not start; 1: interface removed mid-capture).
  */
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import process from "node:process";
 import { skip, test } from "./harness.ts";
-import { netReason, ROOT, runtimeArgv, VethPair, waitForPacketSocket } from "./net.ts";
+import { netReason, ROOT, runtimeArgv, startScript, VethPair, waitForPacketSocket } from "./net.ts";
 import { frame } from "./frames.ts";
 
 const PCOUNT = join(ROOT, "examples/pcount.ts");
 
-function start(args: string[]) {
-  const [cmd, argv] = runtimeArgv(PCOUNT, args);
-  const child = spawn(cmd, argv, { stdio: ["ignore", "pipe", "pipe"] });
-  let out = "", err = "";
-  child.stdout.on("data", (d) => (out += d));
-  child.stderr.on("data", (d) => (err += d));
-  const done = new Promise<{ code: number | null; out: string; err: string }>((res) =>
-    child.on("close", (code) => res({ code, out, err }))
-  );
-  return { child, done };
-}
+const start = (args: string[]) => startScript("examples/pcount.ts", args);
 
 function runSync(args: string[], pre: string[] = []) {
   const [cmd, argv] = runtimeArgv(PCOUNT, args);

@@ -16,24 +16,12 @@ import process from "node:process";
 import { Ring } from "../lib/ring.ts";
 import { PcapWriter } from "../lib/pcap/mod.ts";
 import { skip, test } from "./harness.ts";
-import { netReason, ROOT, runtimeArgv, TXFRAMES, VethPair, waitForPacketSocket } from "./net.ts";
+import { netReason, startScript, TXFRAMES, VethPair, waitForPacketSocket } from "./net.ts";
 import { mixedFrames } from "./fixtures/mixed.ts";
 
 function needNet(): void {
   const why = netReason();
   if (why) skip(why);
-}
-
-function startScript(script: string, args: string[]) {
-  const [cmd, argv] = runtimeArgv(join(ROOT, script), args);
-  const child = spawn(cmd, argv, { stdio: ["ignore", "pipe", "pipe"] });
-  let out = "", err = "";
-  child.stdout.on("data", (d) => (out += d));
-  child.stderr.on("data", (d) => (err += d));
-  const done = new Promise<{ code: number | null; out: string; err: string }>((res) =>
-    child.on("close", (code) => res({ code, out, err }))
-  );
-  return { child, done };
 }
 
 /** Total of the "dropped" column of /proc/net/softnet_stat (all CPUs). */
