@@ -121,6 +121,47 @@ export function libraryPath(): string {
 // deno-lint-ignore no-explicit-any
 type Any = any;
 
+/** What differs between runtimes; everything else is built once in makeNative. */
+interface Binding {
+  runtime: "bun" | "deno";
+  /** The raw symbols of SYMBOLS. */
+  s: Any;
+  /** A C string result as a JS string ("" for NULL). */
+  str(v: unknown): string;
+  /** lr_wait without blocking the event loop for long. */
+  waitAsync(h: number, cursor: number, timeoutMs: number): Promise<number>;
+  view(base: bigint, size: number): ArrayBuffer;
+}
+
+function makeNative(b: Binding): Native {
+  const { s, str } = b;
+  return {
+    runtime: b.runtime,
+    open: (dev, opts, filter) => s.lr_open(cstr(dev), opts, cstr(filter)),
+    layoutKeys() {
+      const keys: string[] = [];
+      for (let i = 0;; i++) {
+        const k = str(s.lr_layout_key(i));
+        if (!k) return keys;
+        keys.push(k);
+      }
+    },
+    layoutGet: (h, out) => s.lr_layout_get(h, out, out.length),
+    waitSync: (h, c, t) => s.lr_wait(h, c, t),
+    wait: b.waitAsync,
+    stats: (h, out) => s.lr_stats(h, out),
+    backend: (h) => s.lr_backend(h),
+    close: (h) => s.lr_close(h),
+    strerror: (e) => str(s.lr_strerror(e)),
+    error: () => str(s.lr_error()),
+    bpfCompile: (e, snap, lt) => s.lr_bpf_compile(cstr(e), snap, lt),
+    bpfMatch: (fh, buf, off, cap, wire) => s.lr_bpf_match(fh, buf, off, cap, wire),
+    bpfFree: (fh) => s.lr_bpf_free(fh),
+    view: b.view,
+  };
+}
+
+/** Bun: bun:ffi; a blocking wait is cut to 50 ms (Ring.wait turns the event loop after it). */
 async function loadBun(path: string): Promise<Native> {
   const spec = ["bun", "ffi"].join(":");
   const ffi: Any = await import(spec);
@@ -135,36 +176,16 @@ async function loadBun(path: string): Promise<Native> {
     defs[name] = { args: d.args.map((a) => T[a]), returns: T[d.result] };
   }
   const s: Any = ffi.dlopen(path, defs).symbols;
-  const str = (v: Any) => (v == null ? "" : String(v));
-  return {
+  return makeNative({
     runtime: "bun",
-    open: (dev, opts, filter) => s.lr_open(cstr(dev), opts, cstr(filter)),
-    layoutKeys() {
-      const keys: string[] = [];
-      for (let i = 0;; i++) {
-        const k = s.lr_layout_key(i);
-        if (k == null || Number(k.ptr ?? 1) === 0) break;
-        const name = String(k);
-        if (!name) break;
-        keys.push(name);
-      }
-      return keys;
-    },
-    layoutGet: (h, out) => s.lr_layout_get(h, out, out.length),
-    waitSync: (h, c, t) => s.lr_wait(h, c, t),
-    wait: (h, c, t) => Promise.resolve(s.lr_wait(h, c, Math.min(t, 50))),
-    stats: (h, out) => s.lr_stats(h, out),
-    backend: (h) => s.lr_backend(h),
-    close: (h) => s.lr_close(h),
-    strerror: (e) => str(s.lr_strerror(e)),
-    error: () => str(s.lr_error()),
-    bpfCompile: (e, snap, lt) => s.lr_bpf_compile(cstr(e), snap, lt),
-    bpfMatch: (fh, buf, off, cap, wire) => s.lr_bpf_match(fh, buf, off, cap, wire),
-    bpfFree: (fh) => s.lr_bpf_free(fh),
+    s,
+    str: (v: Any) => (v == null || v.ptr === 0 ? "" : String(v)),
+    waitAsync: (h, c, t) => Promise.resolve(s.lr_wait(h, c, Math.min(t, 50))),
     view: (base, size) => ffi.toArrayBuffer(Number(base), 0, size),
-  };
+  });
 }
 
+/** Deno: Deno.dlopen; waits are nonblocking FFI calls (a worker thread sleeps in poll()). */
 function loadDeno(path: string): Native {
   const D: Any = (globalThis as Any).Deno;
   const T: Record<string, string> = { i32: "i32", u32: "u32", buffer: "buffer", cstring: "pointer" };
@@ -175,32 +196,13 @@ function loadDeno(path: string): Native {
   // lr_wait twice: a nonblocking one for async waits, a plain one for sync waits.
   defs.lr_wait_async = { ...(defs.lr_wait as object), name: "lr_wait", nonblocking: true };
   const s: Any = D.dlopen(path, defs).symbols;
-  const str = (p: Any) => (p === null ? "" : new D.UnsafePointerView(p).getCString());
-  return {
+  return makeNative({
     runtime: "deno",
-    open: (dev, opts, filter) => s.lr_open(cstr(dev), opts, cstr(filter)),
-    layoutKeys() {
-      const keys: string[] = [];
-      for (let i = 0;; i++) {
-        const p = s.lr_layout_key(i);
-        if (p === null) break;
-        keys.push(str(p));
-      }
-      return keys;
-    },
-    layoutGet: (h, out) => s.lr_layout_get(h, out, out.length),
-    waitSync: (h, c, t) => s.lr_wait(h, c, t),
-    wait: (h, c, t) => s.lr_wait_async(h, c, t),
-    stats: (h, out) => s.lr_stats(h, out),
-    backend: (h) => s.lr_backend(h),
-    close: (h) => s.lr_close(h),
-    strerror: (e) => str(s.lr_strerror(e)),
-    error: () => str(s.lr_error()),
-    bpfCompile: (e, snap, lt) => s.lr_bpf_compile(cstr(e), snap, lt),
-    bpfMatch: (fh, buf, off, cap, wire) => s.lr_bpf_match(fh, buf, off, cap, wire),
-    bpfFree: (fh) => s.lr_bpf_free(fh),
+    s,
+    str: (p: Any) => (p === null ? "" : new D.UnsafePointerView(p).getCString()),
+    waitAsync: (h, c, t) => s.lr_wait_async(h, c, t),
     view: (base, size) => D.UnsafePointerView.getArrayBuffer(D.UnsafePointer.create(base), size),
-  };
+  });
 }
 
 let loaded: Promise<Native> | undefined;
