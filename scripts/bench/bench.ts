@@ -4,7 +4,7 @@
  * recvfrom() reader, contenders interleaved in one run.
  *
  *   npm run bench -- [--quick | --smoke] [--only drain,live,cpu,latency,rate]
- *                    [--reps N] [--out DIR]
+ *                    [--reps N] [--contenders a,b] [--sizes 64,1500] [--setups plain,rps] [--out DIR]
  *
  * Sections (see scripts/bench/README.md for the method):
  *   drain    reader speed from a full ring: SIGSTOP the reader, fill its
@@ -87,6 +87,10 @@ function plan(argv: string[]): { p: Plan; out: string } {
   if (only) p.sections = only.split(",").filter((s): s is Section => (SECTIONS as string[]).includes(s));
   const reps = get("--reps");
   if (reps) p.drain.reps = p.live.reps = p.cpu.reps = Number(reps);
+  const sizes = get("--sizes");
+  if (sizes) p.drain.sizes = p.live.sizes = sizes.split(",").map(Number);
+  const setups = get("--setups");
+  if (setups) p.live.setups = setups.split(",").filter((x): x is "plain" | "rps" => x === "plain" || x === "rps");
   const cs = get("--contenders");
   if (cs) p.contenders = cs.split(",");
   p.contenders = p.contenders.filter((c) => all.includes(c));
@@ -141,6 +145,21 @@ function checkTools(): string | null {
 // ---------------------------------------------------------------- helpers
 
 const net = new BenchNet();
+/** UDP port of the dummy flow collector (nprobe's -n 127.0.0.1:PORT) in the rx namespace. */
+const SINK_PORT = 2055;
+let sink: Proc | undefined;
+
+/** (Re)create the namespaces; start the dummy collector when the probe runs. */
+async function setupNet(rps: boolean, contenders: string[]): Promise<void> {
+  if (sink) await sink.stop("SIGKILL");
+  sink = undefined;
+  net.setup(rps);
+  if (contenders.some((c) => c.startsWith("nprobe"))) {
+    const js = `require("node:dgram").createSocket("udp4").on("message", () => {}).bind(${SINK_PORT}, "127.0.0.1", () => console.log("bound"))`;
+    sink = new Proc(["ip", "netns", "exec", net.rxNs, BUN, "-e", js]);
+    await sink.until(() => sink!.stdout.includes("bound"), 5000);
+  }
+}
 const log = (s: string) => process.stderr.write(s + "\n");
 const SHIM = join(BIN, "sndbuf_shim.so");
 
@@ -195,6 +214,10 @@ interface DrainRow {
   mpps: number;
   /** SIGCONT to the reader's first stdout line (pcount prints its JSON before closing the ring). */
   firstOutS: number;
+  /** Reading time without ring close and exit: pcount's first output, cread's
+   * own first-to-last packet clock; frames / readS = readMpps. */
+  readS: number;
+  readMpps: number;
 }
 
 /** Ring for drain runs: small enough that the warm-up wraps it, big enough for `frames`. */
@@ -202,7 +225,7 @@ const DRAIN_RING_MB = 512;
 
 async function drainOne(c: Contender, size: number, frames: number, warm: number, rep: number): Promise<DrainRow | null> {
   const cfg = frameConfig(OUT, size);
-  const argv = c.argv({ ringMb: DRAIN_RING_MB, count: warm + frames });
+  const argv = c.argv({ ringMb: DRAIN_RING_MB, count: warm + frames, sinkPort: SINK_PORT });
   const w = new Proc(
     inRx([join(BIN, "drainwrap"), "--timeout", "5", ...(warm ? ["--warm"] : []), ...(c.mmap ? [] : ["--no-mmap"]), "--", ...argv], false),
     true,
@@ -234,6 +257,13 @@ async function drainOne(c: Contender, size: number, frames: number, warm: number
     if (counts.read !== warm + frames) {
       throw new Error(`read ${counts.read} of ${warm + frames} (dropped ${counts.dropped}): ring too small for this fill rate`);
     }
+    // reading time: cread/recvfrom print their own first-to-last clock (and
+    // print after closing); pcount prints its JSON before closing the ring
+    let readS = d.first_out > 0 ? d.first_out : d.exit;
+    try {
+      const j = JSON.parse(out.trim().split("\n").pop() ?? "");
+      if (j.wall !== undefined && j.seconds > 0) readS = j.seconds;
+    } catch { /* not JSON (tcpdump) */ }
     return {
       contender: c.name,
       size,
@@ -244,6 +274,8 @@ async function drainOne(c: Contender, size: number, frames: number, warm: number
       exitS: d.exit,
       mpps: frames / d.exit / 1e6,
       firstOutS: d.first_out,
+      readS,
+      readMpps: frames / readS / 1e6,
     };
   } catch (e) {
     log(`  ! drain ${c.name} ${size} B: ${(e as Error).message}`);
@@ -254,7 +286,7 @@ async function drainOne(c: Contender, size: number, frames: number, warm: number
 }
 
 async function drain(p: Plan, R: Results): Promise<void> {
-  net.setup(false);
+  await setupNet(false, p.contenders);
   const cs = available().filter((c) => p.contenders.includes(c.name));
   for (const size of p.drain.sizes) {
     for (let rep = 0; rep < p.drain.reps; rep++) {
@@ -264,7 +296,7 @@ async function drain(p: Plan, R: Results): Promise<void> {
         const r = await drainOne(c, size, frames, c.mmap ? p.drain.warm : 0, rep);
         if (r) {
           R.drain.push(r);
-          log(`  drain ${size} B ${c.name.padEnd(12)} ${r.mpps.toFixed(2)} Mpps (${(r.exitS * 1000).toFixed(1)} ms to exit, first output ${(r.firstOutS * 1000).toFixed(1)} ms)`);
+          log(`  drain ${size} B ${c.name.padEnd(12)} ${r.mpps.toFixed(2)} Mpps to exit (${(r.exitS * 1000).toFixed(1)} ms), reading ${r.readMpps.toFixed(2)} Mpps (${(r.readS * 1000).toFixed(1)} ms)`);
         }
       }
     }
@@ -297,7 +329,7 @@ async function liveOne(
   const cfg = frameConfig(OUT, o.size);
   let p: Proc | undefined;
   try {
-    p = await startCapture(c, c.argv({ ringMb: 64, wait: o.wait }), pin);
+    p = await startCapture(c, c.argv({ ringMb: 64, wait: o.wait, sinkPort: SINK_PORT }), pin);
     const c0 = net.counters();
     const cpu0 = cpuSeconds(p.pid);
     const t0 = performance.now();
@@ -335,7 +367,7 @@ async function liveOne(
 async function live(p: Plan, R: Results): Promise<void> {
   const cs = available().filter((c) => p.contenders.includes(c.name));
   for (const setup of p.live.setups) {
-    net.setup(setup === "rps");
+    await setupNet(setup === "rps", p.contenders);
     for (const size of p.live.sizes) {
       for (let rep = 0; rep < p.live.reps; rep++) {
         for (const c of rotate(cs, rep)) {
@@ -426,7 +458,7 @@ async function latency(p: Plan, R: Results): Promise<void> {
 // ---------------------------------------------------------------- rate sweep
 
 async function rateSweep(p: Plan, R: Results): Promise<void> {
-  net.setup(false);
+  await setupNet(false, p.rate.contenders);
   const cs = available().filter((c) => p.rate.contenders.includes(c.name));
   let k = 0;
   for (const rate of p.rate.rates) {
@@ -470,7 +502,12 @@ function summarize(R: Results): Record<string, unknown> {
   };
   const drain: Record<string, unknown> = {};
   for (const [k, rows] of groups(R.drain, (r) => `${r.size}|${r.contender}`)) {
-    drain[k] = { mpps: summary(rows.map((r) => r.mpps)), exitMs: summary(rows.map((r) => r.exitS * 1000), 1), firstOutMs: summary(rows.map((r) => r.firstOutS * 1000), 1) };
+    drain[k] = {
+      mpps: summary(rows.map((r) => r.mpps)),
+      readMpps: summary(rows.map((r) => r.readMpps)),
+      exitMs: summary(rows.map((r) => r.exitS * 1000), 1),
+      readMs: summary(rows.map((r) => r.readS * 1000), 1),
+    };
   }
   // ratios to cread, per repetition (same rep = neighbours in time), then median
   const ratios: Record<string, unknown> = {};
@@ -482,7 +519,11 @@ function summarize(R: Results): Record<string, unknown> {
         const b = base.find((x) => x.rep === r.rep);
         return b ? r.mpps / b.mpps : NaN;
       });
-      ratios[`${size}|${name}`] = summary(xs);
+      const ys = R.drain.filter((r) => r.size === size && r.contender === name).map((r) => {
+        const b = base.find((x) => x.rep === r.rep);
+        return b ? r.readMpps / b.readMpps : NaN;
+      });
+      ratios[`${size}|${name}`] = { exit: summary(xs), read: summary(ys) };
     }
   }
   s.drain = drain;
@@ -513,7 +554,8 @@ function table(R: Results): string {
   L.push(`command: ${R.command}`);
   const names = [...new Set([...R.drain, ...R.live].map((r) => r.contender))];
   if (R.drain.length) {
-    L.push("", `Drain rate from a full ${DRAIN_RING_MB} MiB ring, warm (Mpps = frames / SIGCONT-to-exit; median [min-max]; ratio = median of per-rep ratios to cread)`);
+    L.push("", `Drain rate from a full ${DRAIN_RING_MB} MiB ring, warm: Mpps median [min-max], x = median of per-rep ratios to cread`);
+    L.push(`  ${pad("", 20)}${pad("to exit (close incl.)", 30)}reading only (pcount: to its JSON line; cread: own clock)`);
     for (const size of new Set(R.drain.map((r) => r.size))) {
       for (const n of names) {
         const rows = R.drain.filter((r) => r.size === size && r.contender === n);
@@ -521,8 +563,12 @@ function table(R: Results): string {
         const m = summary(rows.map((r) => r.mpps), 2);
         const base = R.drain.filter((r) => r.size === size && r.contender === "cread");
         const ratio = median(rows.map((r) => r.mpps / (base.find((b) => b.rep === r.rep)?.mpps ?? NaN)));
-        const own = `  exit ${num(median(rows.map((r) => r.exitS * 1000)))} ms, first output ${num(median(rows.map((r) => r.firstOutS * 1000)))} ms`;
-        L.push(`  ${pad(`${size} B`, 7)}${pad(n, 13)}${pad(`${num(m.median, 2)} [${num(m.min, 2)}-${num(m.max, 2)}]`, 22)} x${num(ratio, 3)} of cread  n=${m.n}${own}`);
+        const rm = summary(rows.map((r) => r.readMpps), 2);
+        const rratio = median(rows.map((r) => r.readMpps / (base.find((b) => b.rep === r.rep)?.readMpps ?? NaN)));
+        L.push(
+          `  ${pad(`${size} B`, 7)}${pad(n, 13)}${pad(`${num(m.median, 2)} [${num(m.min, 2)}-${num(m.max, 2)}]`, 22)}${pad(`x${num(ratio, 2)}`, 8)}` +
+            `${pad(`${num(rm.median, 1)} [${num(rm.min, 1)}-${num(rm.max, 1)}]`, 20)}x${num(rratio, 2)}  n=${m.n}`,
+        );
       }
     }
   }
@@ -583,7 +629,10 @@ let OUT = join(ROOT, "build", "bench");
 async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   if (argv.includes("-h") || argv.includes("--help")) {
-    console.log("usage: npm run bench -- [--quick|--smoke] [--only drain,live,cpu,latency,rate] [--reps N] [--contenders a,b] [--out DIR]");
+    console.log(
+      "usage: npm run bench -- [--quick|--smoke] [--only drain,live,cpu,latency,rate] [--reps N]\n" +
+        "                        [--contenders a,b] [--sizes 64,1500] [--setups plain,rps] [--out DIR]",
+    );
     return 0;
   }
   const why = checkTools();
