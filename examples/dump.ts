@@ -18,7 +18,7 @@
 import process from "node:process";
 import { captureCli, main, parseCaptureStdio } from "../lib/cli/common.ts";
 import { openSource } from "../lib/cli/source.ts";
-import { DUMP_OPTIONS, dumpCliOptions, dumpFlags, runDump } from "../lib/cli/ringcap.ts";
+import { DUMP_OPTIONS, dumpCliOptions, dumpFlags, runDump } from "../lib/dump.ts";
 
 await main(async (started) => {
   const cli = captureCli("dump", "Write packets to pcap files, or print them");
