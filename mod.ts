@@ -37,6 +37,14 @@ export {
   srcAddressToString,
   tcpFlagsToString,
 } from "./lib/decode/format.ts";
+export { packetLine } from "./lib/decode/summary.ts";
+// top talkers, dump, opening a live or file source from CLI flags
+export { TopCounter, type TopReport } from "./lib/top/counter.ts";
+export { TopSession } from "./lib/top/session.ts";
+export { renderTop, Screen } from "./lib/top/screen.ts";
+export { runTop } from "./lib/top/tool.ts";
+export { runDump } from "./lib/dump.ts";
+export { type OpenedSource, openSource } from "./lib/cli/source.ts";
 // capture files
 export {
   CaptureFileReader,
