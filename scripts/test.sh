@@ -48,6 +48,7 @@ echo "== static checks"
 check "deno fmt --check" "$DENO" fmt --check
 check "deno lint" "$DENO" lint
 check "deno check" "$DENO" check mod.ts lib examples test scripts
+check "deno check --doc (JSDoc examples)" "$DENO" check --doc mod.ts lib examples
 check "tsc (bun types)" node_modules/.bin/tsc -p tsconfig.json
 
 echo "== bun test"

@@ -12,7 +12,7 @@
  * await main(async () => {
  *   const cli = captureCli("mytool", "count packets");
  *   const f = parseCapture(cli, process.argv.slice(2));
- *   console.log(f.iface, f.filter);
+ *   if (f) console.log(f.iface, f.filter);
  * });
  * ```
  */
