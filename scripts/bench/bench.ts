@@ -35,7 +35,7 @@ interface Plan {
   mode: "smoke" | "quick" | "full";
   sections: Section[];
   contenders: string[];
-  drain: { sizes: number[]; frames: number; warm: number; reps: number; recvfromFrames: number };
+  drain: { sizes: number[]; ringMb: number; frames: number; warm: number; reps: number; recvfromFrames: number };
   live: { sizes: number[]; setups: Array<"plain" | "rps">; frames: number; reps: number };
   cpu: { rate: number; seconds: number; reps: number; readers: string[] };
   latency: { packets: number; pps: number; readers: string[] };
@@ -56,10 +56,10 @@ function plan(argv: string[]): { p: Plan; out: string } {
       mode,
       sections: ["drain", "live", "latency"],
       contenders: ["pcount-bun", "cread", "tcpdump"],
-      drain: { sizes: [64], frames: 300_000, warm: 0, reps: 1, recvfromFrames: 0 },
+      drain: { sizes: [64], ringMb: 256, frames: 300_000, warm: 0, reps: 1, recvfromFrames: 0 },
       live: { sizes: [64], setups: ["plain"], frames: 200_000, reps: 1 },
       cpu: { rate: 20_000, seconds: 1, reps: 1, readers: ["cread"] },
-      latency: { packets: 10, pps: 50, readers: ["pcount-bun", "cread"] },
+      latency: { packets: 10, pps: 37, readers: ["pcount-bun", "cread"] },
       rate: { rates: [], frames: 0, contenders: [] },
     }
     : mode === "quick"
@@ -67,20 +67,20 @@ function plan(argv: string[]): { p: Plan; out: string } {
       mode,
       sections: ["drain", "live", "cpu", "latency"],
       contenders: all,
-      drain: { sizes: [64], frames: 1_500_000, warm: 4_000_000, reps: 2, recvfromFrames: 0 },
+      drain: { sizes: [64], ringMb: 256, frames: 700_000, warm: 2_000_000, reps: 2, recvfromFrames: 0 },
       live: { sizes: [64], setups: ["plain", "rps"], frames: 1_000_000, reps: 1 },
       cpu: { rate: 50_000, seconds: 2, reps: 1, readers },
-      latency: { packets: 40, pps: 50, readers },
+      latency: { packets: 30, pps: 37, readers },
       rate: { rates: [], frames: 0, contenders: [] },
     }
     : {
       mode,
       sections: SECTIONS,
       contenders: all,
-      drain: { sizes: [64, 1500], frames: 1_500_000, warm: 4_000_000, reps: 5, recvfromFrames: 300_000 },
+      drain: { sizes: [64, 1500], ringMb: 512, frames: 1_500_000, warm: 4_000_000, reps: 5, recvfromFrames: 300_000 },
       live: { sizes: [64, 512, 1500], setups: ["plain", "rps"], frames: 1_500_000, reps: 3 },
       cpu: { rate: 100_000, seconds: 4, reps: 2, readers },
-      latency: { packets: 100, pps: 50, readers },
+      latency: { packets: 100, pps: 37, readers },
       rate: { rates: [50_000, 100_000, 200_000, 400_000, 800_000, 0], frames: 600_000, contenders: all },
     };
   const only = get("--only");
@@ -221,13 +221,13 @@ interface DrainRow {
 }
 
 /** Ring for drain runs: small enough that the warm-up wraps it, big enough for `frames`. */
-const DRAIN_RING_MB = 512;
+let DRAIN_RING_MB = 512;
 
 async function drainOne(c: Contender, size: number, frames: number, warm: number, rep: number): Promise<DrainRow | null> {
   const cfg = frameConfig(OUT, size);
   const argv = c.argv({ ringMb: DRAIN_RING_MB, count: warm + frames, sinkPort: SINK_PORT });
   const w = new Proc(
-    inRx([join(BIN, "drainwrap"), "--timeout", "5", ...(warm ? ["--warm"] : []), ...(c.mmap ? [] : ["--no-mmap"]), "--", ...argv], false),
+    inRx([join(BIN, "drainwrap"), "--timeout", "5", ...(warm ? ["--warm"] : []), ...(c.libring ? ["--watch", String(1 << 20)] : []), ...(c.mmap ? [] : ["--no-mmap"]), "--", ...argv], false),
     true,
   );
   try {
@@ -257,13 +257,13 @@ async function drainOne(c: Contender, size: number, frames: number, warm: number
     if (counts.read !== warm + frames) {
       throw new Error(`read ${counts.read} of ${warm + frames} (dropped ${counts.dropped}): ring too small for this fill rate`);
     }
-    // reading time: cread/recvfrom print their own first-to-last clock (and
-    // print after closing); pcount prints its JSON before closing the ring
-    let readS = d.first_out > 0 ? d.first_out : d.exit;
-    try {
-      const j = JSON.parse(out.trim().split("\n").pop() ?? "");
-      if (j.wall !== undefined && j.seconds > 0) readS = j.seconds;
-    } catch { /* not JSON (tcpdump) */ }
+    // reading time without close and exit: until the last block went back to
+    // the kernel (libring readers, watched by drainwrap), else until the
+    // first output line (pcount prints its JSON before closing the ring; it
+    // keeps the last block of a -c run), else until exit
+    let readS = d.exit;
+    if (d.first_out > 0 && c.name.startsWith("pcount")) readS = d.first_out;
+    if (d.drained > 0) readS = Math.min(readS, d.drained);
     return {
       contender: c.name,
       size,
@@ -287,6 +287,7 @@ async function drainOne(c: Contender, size: number, frames: number, warm: number
 
 async function drain(p: Plan, R: Results): Promise<void> {
   await setupNet(false, p.contenders);
+  DRAIN_RING_MB = p.drain.ringMb;
   const cs = available().filter((c) => p.contenders.includes(c.name));
   for (const size of p.drain.sizes) {
     for (let rep = 0; rep < p.drain.reps; rep++) {
@@ -555,7 +556,7 @@ function table(R: Results): string {
   const names = [...new Set([...R.drain, ...R.live].map((r) => r.contender))];
   if (R.drain.length) {
     L.push("", `Drain rate from a full ${DRAIN_RING_MB} MiB ring, warm: Mpps median [min-max], x = median of per-rep ratios to cread`);
-    L.push(`  ${pad("", 20)}${pad("to exit (close incl.)", 30)}reading only (pcount: to its JSON line; cread: own clock)`);
+    L.push(`  ${pad("", 20)}${pad("to exit (close incl.)", 30)}reading only (last block released, or pcount's JSON line)`);
     for (const size of new Set(R.drain.map((r) => r.size))) {
       for (const n of names) {
         const rows = R.drain.filter((r) => r.size === size && r.contender === n);

@@ -46,6 +46,8 @@ export interface Contender {
   mmap: boolean;
   /** Accepts --wait. */
   waits: boolean;
+  /** Reads a libring TPACKET_V3 ring (1 MiB blocks for rings >= 8 MiB). */
+  libring: boolean;
   /** Seconds to wait after the last frame so the kernel retires the last block. */
   retireS: number;
   argv(s: RunSpec): string[];
@@ -74,6 +76,7 @@ export const pcountBun: Contender = {
   name: "pcount-bun",
   mmap: true,
   waits: true,
+  libring: true,
   retireS: 0.1,
   argv: (s) => [BUN, "run", PCOUNT, ...common(s), "--json"],
   parse: lastJson,
@@ -83,6 +86,7 @@ export const pcountDeno: Contender = {
   name: "pcount-deno",
   mmap: true,
   waits: true,
+  libring: true,
   retireS: 0.1,
   argv: (s) => [DENO, "run", "-A", PCOUNT, ...common(s), "--json"],
   parse: lastJson,
@@ -92,6 +96,7 @@ export const cread: Contender = {
   name: "cread",
   mmap: true,
   waits: true,
+  libring: true,
   retireS: 0.1,
   argv: (s) => {
     const a = [CREAD, RX_IF, "-s", String(SNAPLEN), "--ring-mb", String(s.ringMb)];
@@ -106,6 +111,7 @@ export const tcpdump: Contender = {
   name: "tcpdump",
   mmap: true,
   waits: false,
+  libring: false,
   retireS: 1.2, // libpcap's block timeout is tcpdump's 1000 ms read timeout
   argv: (s) => {
     const a = ["tcpdump", "-i", RX_IF, "-n", "-Z", "root", "-s", String(SNAPLEN), "-B", String(s.ringMb * 1024), "-w", "/dev/null"];
@@ -124,6 +130,7 @@ export const recvfrom: Contender = {
   name: "recvfrom",
   mmap: false,
   waits: false,
+  libring: false,
   retireS: 0.1,
   argv: (s) => {
     const a = [join(BIN, "recvread"), RX_IF, "-s", String(SNAPLEN)];
@@ -137,6 +144,7 @@ export const nprobeBun: Contender = {
   name: "nprobe-bun",
   mmap: true,
   waits: true,
+  libring: true,
   retireS: 0.1,
   argv: (s) => [BUN, "run", NPROBE, ...common(s), "-n", `127.0.0.1:${s.sinkPort ?? 2055}`, "--json"],
   parse: lastJson,
