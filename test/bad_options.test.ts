@@ -6,13 +6,11 @@
  * And the library: 300 failed Ring.open calls leave no file descriptor open.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
-import { join } from "node:path";
 import { encodeOptions, Ring } from "../lib/ring.ts";
 import { RingError } from "../lib/errors.ts";
 import { isRoot, skip, test } from "./harness.ts";
-import { ROOT, runtimeArgv } from "./net.ts";
+import { runScript } from "./net.ts";
 
 const TOOLS: [string, string[]][] = [
   ["examples/pcount.ts", []],
@@ -38,11 +36,7 @@ const BAD: [string[], RegExp][] = [
   [["no-such-if0"], /no-such-if0/],
 ];
 
-function run(script: string, args: string[]) {
-  const [cmd, argv] = runtimeArgv(join(ROOT, script), args);
-  const r = spawnSync(cmd, argv, { encoding: "utf8", timeout: 30_000 });
-  return { code: r.status, err: r.stderr ?? "" };
-}
+const run = (script: string, args: string[]) => runScript(script, args);
 
 for (const [script, base] of TOOLS) {
   test(`bad options: ${script} ${base.join(" ")} → one line naming the option, exit 2`, () => {

@@ -13,17 +13,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { runtime, skip, test } from "./harness.ts";
-import { netReason, ROOT, runtimeArgv, VethPair } from "./net.ts";
+import { netReason, ROOT, runScript, runtimeArgv, VethPair } from "./net.ts";
 import { ether, ipv4, udp } from "./fixtures/frames.ts";
 import { PcapWriter } from "../lib/pcap/writer.ts";
 
 const CLI = join(ROOT, "lib/cli/ringcap.ts");
 
-function run(script: string, args: string[]) {
-  const [cmd, argv] = runtimeArgv(script, args);
-  const r = spawnSync(cmd, argv, { encoding: "utf8", timeout: 60_000, env: { ...process.env, TZ: "UTC" } });
-  return { code: r.status, out: r.stdout ?? "", err: r.stderr ?? "" };
-}
+const run = (script: string, args: string[]) => runScript(script, args, { TZ: "UTC" });
 const ringcap = (args: string[]) => run(CLI, args);
 
 function withPcap(fn: (path: string) => void): void {

@@ -12,23 +12,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { skip, test } from "./harness.ts";
-import { netReason, ROOT, runtimeArgv, VethPair, waitForPacketSocket } from "./net.ts";
+import { netReason, ROOT, runtimeArgv, startScript, VethPair, waitForPacketSocket } from "./net.ts";
 import { frame } from "./frames.ts";
 import { openCaptureFile } from "../lib/pcap/open.ts";
 
 const DUMP = join(ROOT, "examples/dump.ts");
 
-function start(args: string[]) {
-  const [cmd, argv] = runtimeArgv(DUMP, args);
-  const child = spawn(cmd, argv, { stdio: ["ignore", "pipe", "pipe"] });
-  let out = "", err = "";
-  child.stdout.on("data", (d) => (out += d));
-  child.stderr.on("data", (d) => (err += d));
-  const done = new Promise<{ code: number | null; out: string; err: string }>((res) =>
-    child.on("close", (code) => res({ code, out, err }))
-  );
-  return { child, done };
-}
+const start = (args: string[]) => startScript("examples/dump.ts", args);
 
 function toolsReason(): string | null {
   for (const t of ["tcpdump", "tshark"]) {

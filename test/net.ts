@@ -13,7 +13,7 @@
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { dirname, isAbsolute, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
 
@@ -127,21 +127,39 @@ export function runtimeArgv(script: string, args: string[]): [string, string[]] 
   return [process.execPath, isBun ? ["run", script, ...args] : ["run", "-A", script, ...args]];
 }
 
-/** A running script: its child process and a promise of its exit code and output. */
+/** A running process: the child and a promise of its exit code and output. */
 export interface Started {
   child: ReturnType<typeof spawn>;
   done: Promise<{ code: number | null; out: string; err: string }>;
+  /** stdout so far. */
+  out(): string;
 }
 
-/** Start a repo script (e.g. "examples/pcount.ts") under the runtime running the tests. */
-export function startScript(script: string, args: string[]): Started {
-  const [cmd, argv] = runtimeArgv(join(ROOT, script), args);
-  const child = spawn(cmd, argv, { stdio: ["ignore", "pipe", "pipe"] });
+/** Start a command with stdout/stderr collected. */
+export function startProcess(cmd: string, args: string[]): Started {
+  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
   let out = "", err = "";
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (err += d));
   const done = new Promise<{ code: number | null; out: string; err: string }>((res) =>
     child.on("close", (code) => res({ code, out, err }))
   );
-  return { child, done };
+  return { child, done, out: () => out };
+}
+
+/** Start a repo script (e.g. "examples/pcount.ts") under the runtime running the tests. */
+export function startScript(script: string, args: string[]): Started {
+  const [cmd, argv] = runtimeArgv(isAbsolute(script) ? script : join(ROOT, script), args);
+  return startProcess(cmd, argv);
+}
+
+/** Run a repo script to its end under the runtime running the tests. */
+export function runScript(
+  script: string,
+  args: string[],
+  env: Record<string, string> = {},
+): { code: number | null; out: string; err: string } {
+  const [cmd, argv] = runtimeArgv(isAbsolute(script) ? script : join(ROOT, script), args);
+  const r = spawnSync(cmd, argv, { encoding: "utf8", timeout: 60_000, env: { ...process.env, ...env } });
+  return { code: r.status, out: r.stdout ?? "", err: r.stderr ?? "" };
 }

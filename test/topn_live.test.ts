@@ -5,13 +5,13 @@
  * from `script`) a redrawn screen that Ctrl-C gives back clean.
  */
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { skip, test } from "./harness.ts";
-import { netReason, ROOT, runtimeArgv, VethPair, waitForPacketSocket } from "./net.ts";
+import { netReason, ROOT, runtimeArgv, startProcess, VethPair, waitForPacketSocket } from "./net.ts";
 import { ether, ipv4, tcp, udp } from "./fixtures/frames.ts";
 import { defaultInterface } from "../lib/cli/common.ts";
 
@@ -52,16 +52,7 @@ function sendFrame(net: VethPair, frame: Uint8Array, count: number): void {
   }
 }
 
-function start(cmd: string, args: string[]) {
-  const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });
-  let out = "", err = "";
-  child.stdout.on("data", (d) => (out += d));
-  child.stderr.on("data", (d) => (err += d));
-  const done = new Promise<{ code: number | null; out: string; err: string }>((res) =>
-    child.on("close", (code) => res({ code, out, err }))
-  );
-  return { child, done, out: () => out };
-}
+const start = startProcess;
 
 const A = ether(
   0x0800,
