@@ -6,11 +6,13 @@
  * And the library: 300 failed Ring.open calls leave no file descriptor open.
  */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
+import { join } from "node:path";
 import { encodeOptions, Ring } from "../lib/ring.ts";
 import { RingError } from "../lib/errors.ts";
 import { isRoot, skip, test } from "./harness.ts";
-import { runScript } from "./net.ts";
+import { ROOT, runScript, runtimeArgv } from "./net.ts";
 
 const TOOLS: [string, string[]][] = [
   ["examples/pcount.ts", []],
@@ -85,4 +87,23 @@ test("bad options: 300 failed Ring.open calls leave no file descriptor or handle
   // and the handle table still has room: a good open works
   using ring = await Ring.open("lo", { ringMb: 1 });
   assert.equal(ring.backend === "packet" || ring.backend === "ring", true);
+});
+
+test("permissions: without CAP_NET_RAW every tool exits 2 naming the capability", () => {
+  if (!isRoot()) skip("dropping a capability with setpriv needs root");
+  if (spawnSync("setpriv", ["--version"]).status !== 0) skip("setpriv (util-linux) is not installed");
+  for (const [script, base] of TOOLS) {
+    const [cmd, argv] = runtimeArgv(join(ROOT, script), [
+      ...(script.endsWith("ringcap.ts") ? base : []),
+      "lo",
+      ...(script.endsWith("ringcap.ts") ? [] : base),
+    ]);
+    const r = spawnSync("setpriv", ["--bounding-set=-net_raw", "--inh-caps=-net_raw", "--", cmd, ...argv], {
+      encoding: "utf8",
+      timeout: 30_000,
+    });
+    assert.equal(r.status, 2, `${script}: ${r.stderr}`);
+    assert.match(r.stderr, /CAP_NET_RAW/, script);
+    assert.equal(r.stderr.trim().split("\n").length, 1, `${script}: ${r.stderr}`);
+  }
 });
