@@ -16,13 +16,18 @@ import { ROOT } from "./net.ts";
 test("bench --smoke: drain, live and latency rows, table, JSON, SVG", () => {
   requireRoot();
   for (const t of ["trafgen", "tcpdump", "ethtool", "gcc"]) {
-    if (spawnSync("sh", ["-c", `command -v ${t}`]).status !== 0) skip(`${t} is not installed (bash scripts/setup.sh bench)`);
+    if (spawnSync("sh", ["-c", `command -v ${t}`]).status !== 0) {
+      skip(`${t} is not installed (bash scripts/setup.sh bench)`);
+    }
   }
   const out = mkdtempSync(join(tmpdir(), "ringcap-bench-"));
   try {
     const script = join(ROOT, "scripts", "bench", "bench.ts");
     const argv = runtime === "bun" ? ["run", script] : ["run", "-A", script];
-    const r = spawnSync(process.execPath, [...argv, "--smoke", "--out", out], { encoding: "utf8", timeout: 55_000 });
+    const r = spawnSync(process.execPath, [...argv, "--smoke", "--out", out], {
+      encoding: "utf8",
+      timeout: 55_000,
+    });
     assert.equal(r.status, 0, `bench --smoke exited ${r.status} ${r.signal ?? ""}: ${r.stderr.slice(-2000)}`);
     assert.match(r.stdout, /Drain rate/);
     assert.match(r.stdout, /% captured at trafgen's max rate/);
@@ -32,7 +37,8 @@ test("bench --smoke: drain, live and latency rows, table, JSON, SVG", () => {
     assert.equal(R.mode, "smoke");
     assert.equal(typeof R.date, "string");
     assert.ok(R.machine.cpus >= 1);
-    const names = (rows: Array<{ contender?: string; reader?: string }>) => new Set(rows.map((x) => x.contender ?? x.reader));
+    const names = (rows: Array<{ contender?: string; reader?: string }>) =>
+      new Set(rows.map((x) => x.contender ?? x.reader));
     assert.deepEqual(names(R.drain), new Set(["pcount-bun", "cread", "tcpdump"]));
     for (const d of R.drain) {
       assert.equal(d.read, d.frames);
@@ -49,7 +55,8 @@ test("bench --smoke: drain, live and latency rows, table, JSON, SVG", () => {
       assert.equal(x.packets, 10);
       assert.ok(x.medianUs > 0 && x.p99Us >= x.medianUs, JSON.stringify(x));
     }
-    assert.ok(R.summary.drainVsCread["64|pcount-bun"].median > 0);
+    assert.ok(R.summary.drainVsCread["64|pcount-bun"].exit.median > 0);
+    assert.ok(R.summary.drainVsCread["64|pcount-bun"].read.median > 0);
     for (const f of ["drain.svg", "captured_vs_size_plain.svg"]) {
       const svg = readFileSync(join(out, f), "utf8");
       assert.match(svg, /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);
