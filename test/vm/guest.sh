@@ -135,7 +135,7 @@ else
 	result rmmod_after_tests fail "rmmod failed: $(grep '^ringcap ' /proc/modules)"
 fi
 dmesg >"$OUT/dmesg.txt"
-bad=$(grep -E 'BUG|WARNING|Oops|general protection|KASAN|refcount_t|leak|waiting for .* to become free|stall|soft lockup|blocked for more than' "$OUT/dmesg.txt" | head -3)
+bad=$(grep -E 'BUG|WARNING|Oops|general protection|KASAN|refcount_t|leak|waiting for .* to become free|detected stall|soft lockup|blocked for more than' "$OUT/dmesg.txt" | head -3)
 if [ -z "$bad" ]; then
 	result dmesg_clean pass "no BUG/WARNING/Oops in the kernel log"
 else
