@@ -110,6 +110,12 @@ KERNEL=$VMLINUX
 [ -s "$KERNEL" ] || { say "no vmlinux extracted, booting the bzImage (slower)"; KERNEL=$IMG/boot/vmlinuz-$KVER; }
 
 # ---- module and guest programs ------------------------------------------
+# One VM run at a time per checkout (they share build/vm/out and kernel/).
+exec 9>"$VM/.lock"
+if command -v flock >/dev/null && ! flock -w 900 9; then
+	emit vm_boot fail "another scripts/vm/run.sh held $VM/.lock for 15 minutes"
+	finish
+fi
 mkdir -p "$OUT"
 rm -rf "${OUT:?}"/*
 mkdir -p "$OUT/bin"
