@@ -12,8 +12,8 @@
  * Sequence: socket → ABI version check → geometry, direction, sampling,
  * filter, steal, promisc → bind (the ring starts filling) → mmap.
  * Sampling runs in the module (deterministic 1-in-N after the filter, as in
- * the paper), so the random sampler filter.c appends for AF_PACKET is taken
- * back out of the program before it is attached.
+ * the paper); the core builds this backend's program without the random
+ * sampler it uses on AF_PACKET.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -56,45 +56,19 @@ static int set_u32(int fd, int opt, uint32_t v)
 }
 
 /*
- * The program to attach in the module: the caller's (filter.c) without its
- * trailing random sampler (LD random; MOD N; JEQ 0; RET snaplen; RET 0),
- * whose first three instructions become no-op jumps, because the module
- * samples itself. A program that only accepts everything is not attached.
- * Returns 1 to attach *out (malloc'ed), 0 for none, -errno.
+ * The program to attach in the module: the caller's filter, which the core
+ * built without the random sampler (the module samples itself, 1 in N in
+ * order, as the paper does). "Accept everything" is not attached.
+ * Returns 1 to attach *out (borrowed from in), 0 for none.
  */
-static int module_prog(const struct sock_fprog *in, uint32_t sampling, uint32_t snaplen,
-		       struct sock_fprog *out)
+static int module_prog(const struct sock_fprog *in, uint32_t snaplen, struct sock_fprog *out)
 {
-	struct sock_filter *f;
-	unsigned n = in ? in->len : 0;
-
 	memset(out, 0, sizeof(*out));
-	if (!n)
+	if (!in || !in->len)
 		return 0;
-	if (n == 1 && in->filter[0].code == (BPF_RET | BPF_K) && in->filter[0].k >= snaplen)
+	if (in->len == 1 && in->filter[0].code == (BPF_RET | BPF_K) && in->filter[0].k >= snaplen)
 		return 0;
-	f = malloc(n * sizeof(*f));
-	if (!f)
-		return -ENOMEM;
-	memcpy(f, in->filter, n * sizeof(*f));
-	if (sampling > 1 && n >= 5 &&
-	    f[n - 5].code == (BPF_LD | BPF_W | BPF_ABS) && f[n - 5].k == (uint32_t)(SKF_AD_OFF + SKF_AD_RANDOM) &&
-	    f[n - 4].code == (BPF_ALU | BPF_MOD | BPF_K) && f[n - 4].k == sampling &&
-	    f[n - 3].code == (BPF_JMP | BPF_JEQ | BPF_K) && f[n - 2].code == (BPF_RET | BPF_K) &&
-	    f[n - 1].code == (BPF_RET | BPF_K) && f[n - 1].k == 0) {
-		for (unsigned i = n - 5; i < n - 2; i++)
-			f[i] = (struct sock_filter){.code = BPF_JMP | BPF_JA, .jt = 0, .jf = 0, .k = 0};
-		/* only "accept all" left? then attach nothing */
-		if (n == 5) {
-			free(f);
-			return 0;
-		}
-	} else if (sampling > 1) {
-		free(f);
-		return -ENOTSUP; /* unknown program shape: let the caller keep it as is */
-	}
-	out->len = (unsigned short)n;
-	out->filter = f;
+	*out = *in;
 	return 1;
 }
 
@@ -142,35 +116,18 @@ static int ring_open(struct lr_handle *h, const char *dev, int ifindex,
 		goto fail;
 	}
 	dir = o->flags & LR_F_RX_ONLY ? RINGCAP_DIR_RX : o->flags & LR_F_TX_ONLY ? RINGCAP_DIR_TX : RINGCAP_DIR_BOTH;
-	attach = module_prog(prog, sampling, o->snaplen, &mine);
-	if (attach == -ENOTSUP) {
-		attach = 1; /* sample with the caller's (random) program, not twice */
-		sampling = 1;
-		mine = *prog;
-		mine.filter = malloc(prog->len * sizeof(*prog->filter));
-		if (!mine.filter) {
-			err = -ENOMEM;
-			goto fail;
-		}
-		memcpy(mine.filter, prog->filter, prog->len * sizeof(*prog->filter));
-	} else if (attach < 0) {
-		err = attach;
-		goto fail;
-	}
+	attach = module_prog(prog, o->snaplen, &mine);
 	if ((err = set_u32(h->fd, RINGCAP_OPT_DIRECTION, dir)) ||
 	    (err = set_u32(h->fd, RINGCAP_OPT_SAMPLING, sampling)) ||
 	    (err = set_u32(h->fd, RINGCAP_OPT_POLL_TIMEOUT, o->timeout_ms < RINGCAP_MAX_POLL_TIMEOUT ? o->timeout_ms : RINGCAP_MAX_POLL_TIMEOUT))) {
 		lri_set_error("ringcap options: %s", strerror(-err));
-		free(mine.filter);
 		goto fail;
 	}
 	if (attach && setsockopt(h->fd, SOL_SOCKET, SO_ATTACH_FILTER, &mine, sizeof(mine)) < 0) {
 		err = -errno;
 		lri_set_error("attaching the filter: %s", strerror(errno));
-		free(mine.filter);
 		goto fail;
 	}
-	free(mine.filter);
 	if ((o->flags & LR_F_STEAL) && (err = set_u32(h->fd, RINGCAP_OPT_STEAL, 1))) {
 		lri_set_error("steal mode: %s", strerror(-err));
 		goto fail;

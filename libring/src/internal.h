@@ -49,8 +49,8 @@
 	X(slot_flag_vlan)    /* in slot flags: the TCI field is valid */        \
 	X(slot_ready)        /* status value: written by the kernel */         \
 	X(slot_free)         /* status value: given back by the reader */      \
-	X(read_idx_off)      /* u64 read index in the user page, from base */   \
-	X(insert_idx_off)    /* u64 insert index in the kernel page */
+	X(read_idx_off)      /* u32 slot index (0..n-1) the reader is at, user page */ \
+	X(insert_idx_off)    /* u32 slot index the kernel writes next, kernel page */
 
 enum lr_layout_key_id {
 #define LR_KEY_ENUM(name) LRK_##name,

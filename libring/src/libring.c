@@ -174,7 +174,8 @@ int lr_open(const char *dev, const struct lr_opts *opts, const char *filter)
 		lri_set_error("steal mode needs the ringcap kernel module");
 		return -EOPNOTSUPP;
 	}
-	err = lri_filter_build(filter, o.snaplen, o.sampling, &prog);
+	/* AF_PACKET samples in the BPF program; the module samples itself */
+	err = lri_filter_build(filter, o.snaplen, backend == LR_BACKEND_RING ? 1 : o.sampling, &prog);
 	if (err)
 		return err;
 
