@@ -466,7 +466,8 @@ async function rateSweep(p: Plan, R: Results): Promise<void> {
   let k = 0;
   for (const rate of p.rate.rates) {
     for (const c of rotate(cs, k++)) {
-      const r = await liveOne(c, { setup: "plain", size: 64, frames: p.rate.frames, rate, rep: 0 });
+      // about 2 s of traffic per point (p.rate.frames at max rate)
+      const r = await liveOne(c, { setup: "plain", size: 64, frames: rate ? Math.min(p.rate.frames, rate * 2) : p.rate.frames, rate, rep: 0 });
       if (r) {
         R.rate.push(r);
         log(`  rate ${rate ? `${rate / 1000} kpps` : "max"} ${c.name.padEnd(12)} ${r.pct.toFixed(2)} % at ${r.offeredMpps.toFixed(3)} Mpps`);
