@@ -22,7 +22,16 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { available, BIN, BUN, type Contender, type Counts, DENO, ROOT } from "./contenders.ts";
-import { BenchNet, cpuSeconds, frameConfig, hasPacketSocket, removeStale, RX_IF, trafgen, txframes } from "./net.ts";
+import {
+  BenchNet,
+  cpuSeconds,
+  frameConfig,
+  hasPacketSocket,
+  removeStale,
+  RX_IF,
+  trafgen,
+  txframes,
+} from "./net.ts";
 import { killAll, Proc, sleep } from "./proc.ts";
 import { median, quantile, summary } from "./stats.ts";
 import { writePlots } from "./svg.ts";
@@ -35,7 +44,14 @@ interface Plan {
   mode: "smoke" | "quick" | "full";
   sections: Section[];
   contenders: string[];
-  drain: { sizes: number[]; ringMb: number; frames: number; warm: number; reps: number; recvfromFrames: number };
+  drain: {
+    sizes: number[];
+    ringMb: number;
+    frames: number;
+    warm: number;
+    reps: number;
+    recvfromFrames: number;
+  };
   live: { sizes: number[]; setups: Array<"plain" | "rps">; frames: number; reps: number };
   cpu: { rate: number; seconds: number; reps: number; readers: string[] };
   latency: { packets: number; pps: number; readers: string[] };
@@ -77,7 +93,14 @@ function plan(argv: string[]): { p: Plan; out: string } {
       mode,
       sections: SECTIONS,
       contenders: all,
-      drain: { sizes: [64, 1500], ringMb: 512, frames: 1_500_000, warm: 4_000_000, reps: 5, recvfromFrames: 300_000 },
+      drain: {
+        sizes: [64, 1500],
+        ringMb: 512,
+        frames: 1_500_000,
+        warm: 4_000_000,
+        reps: 5,
+        recvfromFrames: 300_000,
+      },
       live: { sizes: [64, 512, 1500], setups: ["plain", "rps"], frames: 1_500_000, reps: 2 },
       cpu: { rate: 100_000, seconds: 4, reps: 2, readers },
       latency: { packets: 100, pps: 37, readers },
@@ -90,7 +113,9 @@ function plan(argv: string[]): { p: Plan; out: string } {
   const sizes = get("--sizes");
   if (sizes) p.drain.sizes = p.live.sizes = sizes.split(",").map(Number);
   const setups = get("--setups");
-  if (setups) p.live.setups = setups.split(",").filter((x): x is "plain" | "rps" => x === "plain" || x === "rps");
+  if (setups) {
+    p.live.setups = setups.split(",").filter((x): x is "plain" | "rps" => x === "plain" || x === "rps");
+  }
   const cs = get("--contenders");
   if (cs) p.contenders = cs.split(",");
   p.contenders = p.contenders.filter((c) => all.includes(c));
@@ -101,7 +126,10 @@ function plan(argv: string[]): { p: Plan; out: string } {
 // ---------------------------------------------------------------- build
 
 function buildTools(): void {
-  if (!existsSync(join(ROOT, "libring", "build", "cread")) || !existsSync(join(ROOT, "libring", "build", "txframes"))) {
+  if (
+    !existsSync(join(ROOT, "libring", "build", "cread")) ||
+    !existsSync(join(ROOT, "libring", "build", "txframes"))
+  ) {
     run("make", ["-s", "-C", join(ROOT, "libring")]);
   }
   mkdirSync(BIN, { recursive: true });
@@ -110,8 +138,24 @@ function buildTools(): void {
   const jobs: Array<[string, string[]]> = [
     ["drainwrap", ["-O2", "-o", join(BIN, "drainwrap"), join(src, "drainwrap.c")]],
     ["recvread", ["-O2", "-o", join(BIN, "recvread"), join(src, "recvread.c")]],
-    ["latread", ["-O2", "-o", join(BIN, "latread"), join(src, "latread.c"), `-L${lib}`, "-lring", `-Wl,-rpath,${lib}`]],
-    ["sndbuf_shim.so", ["-O2", "-shared", "-fPIC", "-o", join(BIN, "sndbuf_shim.so"), join(src, "sndbuf_shim.c"), "-ldl"]],
+    ["latread", [
+      "-O2",
+      "-o",
+      join(BIN, "latread"),
+      join(src, "latread.c"),
+      `-L${lib}`,
+      "-lring",
+      `-Wl,-rpath,${lib}`,
+    ]],
+    ["sndbuf_shim.so", [
+      "-O2",
+      "-shared",
+      "-fPIC",
+      "-o",
+      join(BIN, "sndbuf_shim.so"),
+      join(src, "sndbuf_shim.c"),
+      "-ldl",
+    ]],
   ];
   for (const [name, args] of jobs) {
     const out = join(BIN, name);
@@ -155,7 +199,8 @@ async function setupNet(rps: boolean, contenders: string[]): Promise<void> {
   sink = undefined;
   net.setup(rps);
   if (contenders.some((c) => c.startsWith("nprobe"))) {
-    const js = `require("node:dgram").createSocket("udp4").on("message", () => {}).bind(${SINK_PORT}, "127.0.0.1", () => console.log("bound"))`;
+    const js =
+      `require("node:dgram").createSocket("udp4").on("message", () => {}).bind(${SINK_PORT}, "127.0.0.1", () => console.log("bound"))`;
     sink = new Proc(["ip", "netns", "exec", net.rxNs, BUN, "-e", js]);
     await sink.until(() => sink!.stdout.includes("bound"), 5000);
   }
@@ -196,7 +241,9 @@ async function startCapture(c: Contender, argv: string[], pin: boolean): Promise
 async function finish(c: Contender, p: Proc): Promise<Counts> {
   await p.stop("SIGINT", 15_000);
   const r = c.parse(p.stdout, p.stderr);
-  if (!r) throw new Error(`${c.name}: no counters in its output (exit ${p.code}): ${p.stderr.trim().slice(-300)}`);
+  if (!r) {
+    throw new Error(`${c.name}: no counters in its output (exit ${p.code}): ${p.stderr.trim().slice(-300)}`);
+  }
   return r;
 }
 
@@ -223,18 +270,35 @@ interface DrainRow {
 /** Ring for drain runs: small enough that the warm-up wraps it, big enough for `frames`. */
 let DRAIN_RING_MB = 512;
 
-async function drainOne(c: Contender, size: number, frames: number, warm: number, rep: number): Promise<DrainRow | null> {
+async function drainOne(
+  c: Contender,
+  size: number,
+  frames: number,
+  warm: number,
+  rep: number,
+): Promise<DrainRow | null> {
   const cfg = frameConfig(OUT, size);
   const argv = c.argv({ ringMb: DRAIN_RING_MB, count: warm + frames, sinkPort: SINK_PORT });
   const w = new Proc(
-    inRx([join(BIN, "drainwrap"), "--timeout", "5", ...(warm ? ["--warm"] : []), ...(c.libring ? ["--watch", String(1 << 20)] : []), ...(c.mmap ? [] : ["--no-mmap"]), "--", ...argv], false),
+    inRx([
+      join(BIN, "drainwrap"),
+      "--timeout",
+      "5",
+      ...(warm ? ["--warm"] : []),
+      ...(c.libring ? ["--watch", String(1 << 20)] : []),
+      ...(c.mmap ? [] : ["--no-mmap"]),
+      "--",
+      ...argv,
+    ], false),
     true,
   );
   try {
     if (warm) {
       // warm-up: the reader reads `warm` frames live, so every ring page has
       // been touched once (first touches of a mapping are slow in this VM)
-      if (!(await w.until(() => w.stdout.includes("READY\n"), 30_000))) throw new Error(`not ready: ${w.stderr.trim().slice(-300)}`);
+      if (!(await w.until(() => w.stdout.includes("READY\n"), 30_000))) {
+        throw new Error(`not ready: ${w.stderr.trim().slice(-300)}`);
+      }
       const t = trafgen(net, { cfg, count: warm, cpus: 2 });
       if (!t.ok) throw new Error(`trafgen: ${t.stderr}`);
       await sleep(300 + c.retireS * 1000);
@@ -255,7 +319,11 @@ async function drainOne(c: Contender, size: number, frames: number, warm: number
     const counts = c.parse(out, err);
     if (!counts) throw new Error(`no counters (status ${d.status}): ${err.slice(-300)}`);
     if (counts.read !== warm + frames) {
-      throw new Error(`read ${counts.read} of ${warm + frames} (dropped ${counts.dropped}): ring too small for this fill rate`);
+      throw new Error(
+        `read ${counts.read} of ${
+          warm + frames
+        } (dropped ${counts.dropped}): ring too small for this fill rate`,
+      );
     }
     // reading time without close and exit: until the last block went back to
     // the kernel (libring readers, watched by drainwrap), else until the
@@ -299,7 +367,11 @@ async function drain(p: Plan, R: Results): Promise<void> {
         const r = await drainOne(c, size, frames, c.mmap ? p.drain.warm : 0, rep);
         if (r) {
           R.drain.push(r);
-          log(`  drain ${size} B ${c.name.padEnd(12)} ${r.mpps.toFixed(2)} Mpps to exit (${(r.exitS * 1000).toFixed(1)} ms), reading ${r.readMpps.toFixed(2)} Mpps (${(r.readS * 1000).toFixed(1)} ms)`);
+          log(
+            `  drain ${size} B ${c.name.padEnd(12)} ${r.mpps.toFixed(2)} Mpps to exit (${
+              (r.exitS * 1000).toFixed(1)
+            } ms), reading ${r.readMpps.toFixed(2)} Mpps (${(r.readS * 1000).toFixed(1)} ms)`,
+          );
         }
       }
     }
@@ -326,7 +398,15 @@ interface LiveRow {
 
 async function liveOne(
   c: Contender,
-  o: { setup: "plain" | "rps"; size: number; frames: number; rate: number; rep: number; wait?: Wait; seconds?: number },
+  o: {
+    setup: "plain" | "rps";
+    size: number;
+    frames: number;
+    rate: number;
+    rep: number;
+    wait?: Wait;
+    seconds?: number;
+  },
 ): Promise<LiveRow | null> {
   const pin = o.setup === "rps";
   const cfg = frameConfig(OUT, o.size);
@@ -377,7 +457,11 @@ async function live(p: Plan, R: Results): Promise<void> {
           const r = await liveOne(c, { setup, size, frames: p.live.frames, rate: 0, rep });
           if (r) {
             R.live.push(r);
-            log(`  live ${setup} ${size} B ${c.name.padEnd(12)} ${r.pct.toFixed(2)} % of ${r.sent} at ${r.offeredMpps.toFixed(2)} Mpps, cpu ${r.cpuPct.toFixed(0)} %`);
+            log(
+              `  live ${setup} ${size} B ${c.name.padEnd(12)} ${r.pct.toFixed(2)} % of ${r.sent} at ${
+                r.offeredMpps.toFixed(2)
+              } Mpps, cpu ${r.cpuPct.toFixed(0)} %`,
+            );
           }
         }
       }
@@ -394,10 +478,22 @@ async function cpuModes(p: Plan, R: Results): Promise<void> {
   for (let rep = 0; rep < p.cpu.reps; rep++) {
     for (const wait of modes) {
       for (const c of rotate(cs, rep)) {
-        const r = await liveOne(c, { setup: "plain", size: 64, frames: 0, rate: p.cpu.rate, rep, wait, seconds: p.cpu.seconds });
+        const r = await liveOne(c, {
+          setup: "plain",
+          size: 64,
+          frames: 0,
+          rate: p.cpu.rate,
+          rep,
+          wait,
+          seconds: p.cpu.seconds,
+        });
         if (r) {
           R.cpu.push(r);
-          log(`  cpu ${wait.padEnd(8)} ${c.name.padEnd(12)} ${r.cpuPct.toFixed(1)} % cpu, ${r.pct.toFixed(2)} % captured at ${(r.offeredMpps * 1000).toFixed(0)} kpps`);
+          log(
+            `  cpu ${wait.padEnd(8)} ${c.name.padEnd(12)} ${r.cpuPct.toFixed(1)} % cpu, ${
+              r.pct.toFixed(2)
+            } % captured at ${(r.offeredMpps * 1000).toFixed(0)} kpps`,
+          );
         }
       }
     }
@@ -449,7 +545,11 @@ async function latency(p: Plan, R: Results): Promise<void> {
           samplesUs: xs.map((x) => +x.toFixed(1)),
         };
         R.latency.push(row);
-        log(`  latency ${wait.padEnd(8)} ${reader.padEnd(12)} median ${row.medianUs} us, p99 ${row.p99Us} us (${xs.length} packets)`);
+        log(
+          `  latency ${wait.padEnd(8)} ${
+            reader.padEnd(12)
+          } median ${row.medianUs} us, p99 ${row.p99Us} us (${xs.length} packets)`,
+        );
       } catch (e) {
         log(`  ! latency ${reader} ${wait}: ${(e as Error).message}`);
         if (proc) await proc.stop("SIGKILL");
@@ -467,10 +567,20 @@ async function rateSweep(p: Plan, R: Results): Promise<void> {
   for (const rate of p.rate.rates) {
     for (const c of rotate(cs, k++)) {
       // about 2 s of traffic per point (p.rate.frames at max rate)
-      const r = await liveOne(c, { setup: "plain", size: 64, frames: rate ? Math.min(p.rate.frames, rate * 2) : p.rate.frames, rate, rep: 0 });
+      const r = await liveOne(c, {
+        setup: "plain",
+        size: 64,
+        frames: rate ? Math.min(p.rate.frames, rate * 2) : p.rate.frames,
+        rate,
+        rep: 0,
+      });
       if (r) {
         R.rate.push(r);
-        log(`  rate ${rate ? `${rate / 1000} kpps` : "max"} ${c.name.padEnd(12)} ${r.pct.toFixed(2)} % at ${r.offeredMpps.toFixed(3)} Mpps`);
+        log(
+          `  rate ${rate ? `${rate / 1000} kpps` : "max"} ${c.name.padEnd(12)} ${r.pct.toFixed(2)} % at ${
+            r.offeredMpps.toFixed(3)
+          } Mpps`,
+        );
       }
     }
   }
@@ -493,7 +603,10 @@ export interface Results {
 
 function versions(): { bun: string; deno: string } {
   const b = spawnSync(BUN, ["--version"], { encoding: "utf8" }).stdout.trim();
-  const d = spawnSync(DENO, ["--version"], { encoding: "utf8" }).stdout.split("\n")[0].replace("deno ", "").split(" ")[0];
+  const d =
+    spawnSync(DENO, ["--version"], { encoding: "utf8" }).stdout.split("\n")[0].replace("deno ", "").split(
+      " ",
+    )[0];
   return { bun: b, deno: d };
 }
 
@@ -534,7 +647,11 @@ function summarize(R: Results): Record<string, unknown> {
   s.drainVsCread = ratios;
   const live: Record<string, unknown> = {};
   for (const [k, rows] of groups(R.live, (r) => `${r.setup}|${r.size}|${r.contender}`)) {
-    live[k] = { pct: summary(rows.map((r) => r.pct), 2), offeredMpps: summary(rows.map((r) => r.offeredMpps)), cpuPct: summary(rows.map((r) => r.cpuPct), 1) };
+    live[k] = {
+      pct: summary(rows.map((r) => r.pct), 2),
+      offeredMpps: summary(rows.map((r) => r.offeredMpps)),
+      cpuPct: summary(rows.map((r) => r.cpuPct), 1),
+    };
   }
   s.live = live;
   const cpu: Record<string, unknown> = {};
@@ -544,7 +661,10 @@ function summarize(R: Results): Record<string, unknown> {
   s.cpu = cpu;
   const rate: Record<string, unknown> = {};
   for (const [k, rows] of groups(R.rate, (r) => `${r.rate}|${r.contender}`)) {
-    rate[k] = { pct: summary(rows.map((r) => r.pct), 2), offeredMpps: summary(rows.map((r) => r.offeredMpps)) };
+    rate[k] = {
+      pct: summary(rows.map((r) => r.pct), 2),
+      offeredMpps: summary(rows.map((r) => r.offeredMpps)),
+    };
   }
   s.rate = rate;
   return s;
@@ -554,12 +674,21 @@ function table(R: Results): string {
   const L: string[] = [];
   const pad = (s: string, n: number) => s.padEnd(n);
   const num = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : "-");
-  L.push(`ringcap benchmarks — ${R.date}, ${R.machine.cpus} cores (${R.machine.model}), kernel ${R.machine.kernel}, bun ${R.machine.bun}, deno ${R.machine.deno}`);
+  L.push(
+    `ringcap benchmarks — ${R.date}, ${R.machine.cpus} cores (${R.machine.model}), kernel ${R.machine.kernel}, bun ${R.machine.bun}, deno ${R.machine.deno}`,
+  );
   L.push(`command: ${R.command}`);
   const names = [...new Set([...R.drain, ...R.live].map((r) => r.contender))];
   if (R.drain.length) {
-    L.push("", `Drain rate from a full ${DRAIN_RING_MB} MiB ring, warm: Mpps median [min-max], x = median of per-rep ratios to cread`);
-    L.push(`  ${pad("", 20)}${pad("to exit (close incl.)", 30)}reading only (last block released, or pcount's JSON line)`);
+    L.push(
+      "",
+      `Drain rate from a full ${DRAIN_RING_MB} MiB ring, warm: Mpps median [min-max], x = median of per-rep ratios to cread`,
+    );
+    L.push(
+      `  ${pad("", 20)}${
+        pad("to exit (close incl.)", 30)
+      }reading only (last block released, or pcount's JSON line)`,
+    );
     for (const size of new Set(R.drain.map((r) => r.size))) {
       for (const n of names) {
         const rows = R.drain.filter((r) => r.size === size && r.contender === n);
@@ -568,10 +697,16 @@ function table(R: Results): string {
         const base = R.drain.filter((r) => r.size === size && r.contender === "cread");
         const ratio = median(rows.map((r) => r.mpps / (base.find((b) => b.rep === r.rep)?.mpps ?? NaN)));
         const rm = summary(rows.map((r) => r.readMpps), 2);
-        const rratio = median(rows.map((r) => r.readMpps / (base.find((b) => b.rep === r.rep)?.readMpps ?? NaN)));
+        const rratio = median(
+          rows.map((r) => r.readMpps / (base.find((b) => b.rep === r.rep)?.readMpps ?? NaN)),
+        );
         L.push(
-          `  ${pad(`${size} B`, 7)}${pad(n, 13)}${pad(`${num(m.median, 2)} [${num(m.min, 2)}-${num(m.max, 2)}]`, 22)}${pad(`x${num(ratio, 2)}`, 8)}` +
-            `${pad(`${num(rm.median, 1)} [${num(rm.min, 1)}-${num(rm.max, 1)}]`, 20)}x${num(rratio, 2)}  n=${m.n}`,
+          `  ${pad(`${size} B`, 7)}${pad(n, 13)}${
+            pad(`${num(m.median, 2)} [${num(m.min, 2)}-${num(m.max, 2)}]`, 22)
+          }${pad(`x${num(ratio, 2)}`, 8)}` +
+            `${pad(`${num(rm.median, 1)} [${num(rm.min, 1)}-${num(rm.max, 1)}]`, 20)}x${
+              num(rratio, 2)
+            }  n=${m.n}`,
         );
       }
     }
@@ -582,13 +717,24 @@ function table(R: Results): string {
     for (const setup of ["plain", "rps"]) {
       const rows = R.live.filter((r) => r.setup === setup);
       if (!rows.length) continue;
-      L.push(`  ${setup === "rps" ? "RPS (rx work + capturer on CPU1, trafgen on CPU0)" : "plain (one veth queue, no RPS)"}`);
+      L.push(
+        `  ${
+          setup === "rps"
+            ? "RPS (rx work + capturer on CPU1, trafgen on CPU0)"
+            : "plain (one veth queue, no RPS)"
+        }`,
+      );
       L.push(`    ${pad("", 13)}${sizes.map((s) => pad(`${s} B`, 26)).join("")}`);
       for (const n of names) {
         const cells = sizes.map((size) => {
           const xs = rows.filter((r) => r.size === size && r.contender === n);
           if (!xs.length) return pad("-", 26);
-          return pad(`${num(median(xs.map((r) => r.pct)), 2)} % @${num(median(xs.map((r) => r.offeredMpps)), 2)} cpu ${num(median(xs.map((r) => r.cpuPct)), 0)}%`, 26);
+          return pad(
+            `${num(median(xs.map((r) => r.pct)), 2)} % @${num(median(xs.map((r) => r.offeredMpps)), 2)} cpu ${
+              num(median(xs.map((r) => r.cpuPct)), 0)
+            }%`,
+            26,
+          );
         });
         if (rows.some((r) => r.contender === n)) L.push(`    ${pad(n, 13)}${cells.join("")}`);
       }
@@ -600,7 +746,10 @@ function table(R: Results): string {
     for (const wait of ["poll", "adaptive", "busy"]) {
       const cells = [...new Set(R.cpu.map((r) => r.contender))].map((n) => {
         const xs = R.cpu.filter((r) => r.wait === wait && r.contender === n);
-        return pad(`${n} ${num(median(xs.map((r) => r.cpuPct)))} % (${num(median(xs.map((r) => r.pct)), 1)})`, 30);
+        return pad(
+          `${n} ${num(median(xs.map((r) => r.cpuPct)))} % (${num(median(xs.map((r) => r.pct)), 1)})`,
+          30,
+        );
       });
       L.push(`  ${pad(wait, 10)}${cells.join("")}`);
     }
@@ -608,7 +757,9 @@ function table(R: Results): string {
   if (R.latency.length) {
     L.push("", "Lone-packet latency, kernel receive to user delivery (us, median / p99)");
     for (const wait of ["poll", "adaptive", "busy"]) {
-      const cells = R.latency.filter((r) => r.wait === wait).map((r) => pad(`${r.reader} ${num(r.medianUs, 0)} / ${num(r.p99Us, 0)}`, 30));
+      const cells = R.latency.filter((r) => r.wait === wait).map((r) =>
+        pad(`${r.reader} ${num(r.medianUs, 0)} / ${num(r.p99Us, 0)}`, 30)
+      );
       L.push(`  ${pad(wait, 10)}${cells.join("")}`);
     }
   }
@@ -617,10 +768,12 @@ function table(R: Results): string {
     const rates = [...new Set(R.rate.map((r) => r.rate))];
     L.push(`    ${pad("", 13)}${rates.map((r) => pad(r ? `${r / 1000}k` : "max", 14)).join("")}`);
     for (const n of new Set(R.rate.map((r) => r.contender))) {
-      L.push(`    ${pad(n, 13)}${rates.map((rate) => {
-        const x = R.rate.find((r) => r.rate === rate && r.contender === n);
-        return pad(x ? `${num(x.pct, 1)}%@${num(x.offeredMpps * 1000, 0)}k` : "-", 14);
-      }).join("")}`);
+      L.push(`    ${pad(n, 13)}${
+        rates.map((rate) => {
+          const x = R.rate.find((r) => r.rate === rate && r.contender === n);
+          return pad(x ? `${num(x.pct, 1)}%@${num(x.offeredMpps * 1000, 0)}k` : "-", 14);
+        }).join("")
+      }`);
     }
   }
   return L.join("\n");
@@ -695,7 +848,11 @@ async function main(): Promise<number> {
   writeFileSync(file, JSON.stringify(R, null, 1) + "\n");
   const svgs = writePlots(R, OUT);
   console.log(table(R));
-  console.log(`\nresults: ${file}${svgs.length ? `; plots: ${svgs.join(", ")}` : ""} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+  console.log(
+    `\nresults: ${file}${svgs.length ? `; plots: ${svgs.join(", ")}` : ""} (${
+      ((Date.now() - t0) / 1000).toFixed(0)
+    } s)`,
+  );
   return 0;
 }
 

@@ -114,7 +114,20 @@ export const tcpdump: Contender = {
   libring: false,
   retireS: 1.2, // libpcap's block timeout is tcpdump's 1000 ms read timeout
   argv: (s) => {
-    const a = ["tcpdump", "-i", RX_IF, "-n", "-Z", "root", "-s", String(SNAPLEN), "-B", String(s.ringMb * 1024), "-w", "/dev/null"];
+    const a = [
+      "tcpdump",
+      "-i",
+      RX_IF,
+      "-n",
+      "-Z",
+      "root",
+      "-s",
+      String(SNAPLEN),
+      "-B",
+      String(s.ringMb * 1024),
+      "-w",
+      "/dev/null",
+    ];
     if (s.count) a.push("-c", String(s.count));
     return a;
   },

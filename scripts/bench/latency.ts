@@ -49,4 +49,10 @@ await run(ring, (p) => {
 }, { count });
 const s = ring.stats();
 ring.close();
-console.log(JSON.stringify({ packets: s.packets, dropped: s.dropped, lat_us: Array.from(lat.subarray(0, n), (x) => +x.toFixed(1)) }));
+console.log(
+  JSON.stringify({
+    packets: s.packets,
+    dropped: s.dropped,
+    lat_us: Array.from(lat.subarray(0, n), (x) => +x.toFixed(1)),
+  }),
+);

@@ -58,14 +58,48 @@ export class BenchNet {
     sh("ip", ["netns", "add", txNs]);
     sh("ip", ["netns", "add", rxNs]);
     sh("ip", [
-      "-n", txNs, "link", "add", "name", TX_IF, "numtxqueues", "1", "numrxqueues", "1",
-      "type", "veth", "peer", "name", RX_IF, "numtxqueues", "1", "numrxqueues", "1", "netns", rxNs,
+      "-n",
+      txNs,
+      "link",
+      "add",
+      "name",
+      TX_IF,
+      "numtxqueues",
+      "1",
+      "numrxqueues",
+      "1",
+      "type",
+      "veth",
+      "peer",
+      "name",
+      RX_IF,
+      "numtxqueues",
+      "1",
+      "numrxqueues",
+      "1",
+      "netns",
+      rxNs,
     ]);
     for (const [ns, dev] of [[txNs, TX_IF], [rxNs, RX_IF]]) {
       this.exec(ns, "sysctl", ["-qw", "net.ipv6.conf.all.disable_ipv6=1"]);
       this.exec(ns, "sysctl", ["-qw", `net.ipv6.conf.${dev}.disable_ipv6=1`]);
       // veth offloads off: every frame is one skb the size it was sent
-      this.exec(ns, "ethtool", ["-K", dev, "tso", "off", "gso", "off", "gro", "off", "tx", "off", "rx", "off", "sg", "off"], true);
+      this.exec(ns, "ethtool", [
+        "-K",
+        dev,
+        "tso",
+        "off",
+        "gso",
+        "off",
+        "gro",
+        "off",
+        "tx",
+        "off",
+        "rx",
+        "off",
+        "sg",
+        "off",
+      ], true);
       sh("ip", ["-n", ns, "link", "set", "dev", dev, "up"]);
       sh("ip", ["-n", ns, "link", "set", "dev", "lo", "up"]);
     }
@@ -111,7 +145,20 @@ export function trafgen(
   const args = ["netns", "exec", net.txNs];
   if (o.shim) args.push("env", `LD_PRELOAD=${o.shim}`);
   if (cpus === 1) args.push("taskset", "-c", "0");
-  args.push("trafgen", "-o", TX_IF, "-i", o.cfg, "-n", String(o.count), "-P", String(cpus), "--no-sock-mem", "-Q", "-C");
+  args.push(
+    "trafgen",
+    "-o",
+    TX_IF,
+    "-i",
+    o.cfg,
+    "-n",
+    String(o.count),
+    "-P",
+    String(cpus),
+    "--no-sock-mem",
+    "-Q",
+    "-C",
+  );
   if (o.rate) args.push("-b", `${o.rate}pps`);
   const r = spawnSync("ip", args, { encoding: "utf8" });
   return { ok: r.status === 0, stderr: (r.stderr || "").trim() };
@@ -119,7 +166,20 @@ export function trafgen(
 
 /** Lone frames (txframes --pps): the latency probe's traffic. */
 export function txframes(net: BenchNet, bin: string, count: number, pps: number): void {
-  execFileSync("ip", ["netns", "exec", net.txNs, bin, TX_IF, String(count), "--pps", String(pps), "--min", "64", "--max", "64"], {
+  execFileSync("ip", [
+    "netns",
+    "exec",
+    net.txNs,
+    bin,
+    TX_IF,
+    String(count),
+    "--pps",
+    String(pps),
+    "--min",
+    "64",
+    "--max",
+    "64",
+  ], {
     stdio: ["ignore", "ignore", "inherit"],
   });
 }

@@ -68,7 +68,10 @@ export class Proc {
     const end = Date.now() + ms;
     while (!pred()) {
       if (this.exited || Date.now() >= end) return pred();
-      await Promise.race([new Promise<void>((r) => this.#waiters.push(r)), sleep(Math.min(20, end - Date.now()))]);
+      await Promise.race([
+        new Promise<void>((r) => this.#waiters.push(r)),
+        sleep(Math.min(20, end - Date.now())),
+      ]);
     }
     return true;
   }
