@@ -89,7 +89,6 @@ export class V3Packet implements Packet {
 export class V3Ring extends Ring {
   #buf: ArrayBuffer;
   #u32: Uint32Array;
-  #view: DataView;
   #pkt: V3Packet;
   #blk = 0;
   #blkOff = 0;
@@ -112,7 +111,6 @@ export class V3Ring extends Ring {
     const L = m.layout;
     this.#buf = m.buffer;
     this.#u32 = new Uint32Array(m.buffer, 0, m.buffer.byteLength >>> 2);
-    this.#view = new DataView(m.buffer);
     this.#pkt = new V3Packet(m.buffer, L);
     this.#bsize = L.block_size;
     this.#bcount = L.block_count;
@@ -161,7 +159,9 @@ export class V3Ring extends Ring {
     const p = this.#pkt;
     const h = this.#cur;
     p.hdr = h;
-    p.offset = h + this.#view.getUint16(h + this.#mac, true);
+    // tp_mac is a u16 followed by tp_net: the low half of a little-endian u32 read,
+    // which V8 compiles tighter than a DataView call
+    p.offset = h + (u32[(h + this.#mac) >>> 2] & 0xffff);
     this.bytesRead += u32[(h + this.#len) >>> 2];
     return p;
   }
@@ -176,7 +176,6 @@ export class V3Ring extends Ring {
     p.view = new DataView(EMPTY);
     p.u32 = new Uint32Array(EMPTY);
     this.#u32 = new Uint32Array(EMPTY);
-    this.#view = new DataView(EMPTY);
     this.#left = 0;
     this.#inBlock = false;
     detachBuffer(this.#buf);
