@@ -27,22 +27,13 @@
  * ```
  */
 import type { Packet } from "./packet.ts";
+import { MappedPacket } from "./mapped_packet.ts";
 import { detachBuffer, type Mapping, Ring } from "./ring_base.ts";
 
 const EMPTY = new ArrayBuffer(0);
 
 /** The reused packet view over a module slot. */
-export class SlotPacket implements Packet {
-  data: Uint8Array;
-  view: DataView;
-  u32: Uint32Array;
-  /** Offset of the current slot (its header). */
-  slot = 0;
-  offset = 0;
-  readonly #sec: number;
-  readonly #nsec: number;
-  readonly #caplen: number;
-  readonly #wirelen: number;
+export class SlotPacket extends MappedPacket {
   readonly #ifindex: number;
   readonly #flags: number;
   readonly #tci: number;
@@ -50,45 +41,28 @@ export class SlotPacket implements Packet {
   readonly #vlanFlag: number;
 
   constructor(buf: ArrayBuffer, L: Record<string, number>) {
-    this.data = new Uint8Array(buf);
-    this.view = new DataView(buf);
-    this.u32 = new Uint32Array(buf, 0, buf.byteLength >>> 2);
-    this.#sec = L.slot_sec_off;
-    this.#nsec = L.slot_nsec_off;
-    this.#caplen = L.slot_caplen_off;
-    this.#wirelen = L.slot_wirelen_off;
+    super(buf, {
+      sec: L.slot_sec_off,
+      nsec: L.slot_nsec_off,
+      caplen: L.slot_caplen_off,
+      wirelen: L.slot_wirelen_off,
+    });
     this.#ifindex = L.slot_ifindex_off;
     this.#flags = L.slot_flags_off;
     this.#tci = L.slot_vlan_tci_off;
     this.#tpid = L.slot_vlan_tpid_off;
     this.#vlanFlag = L.slot_flag_vlan;
   }
-  get caplen(): number {
-    return this.u32[(this.slot + this.#caplen) >>> 2];
-  }
-  get wirelen(): number {
-    return this.u32[(this.slot + this.#wirelen) >>> 2];
-  }
-  /** Seconds: the low 32-bit word of the u64 (little-endian), exact until 2106. */
-  get tsSec(): number {
-    return this.u32[(this.slot + this.#sec) >>> 2];
-  }
-  get tsNsec(): number {
-    return this.u32[(this.slot + this.#nsec) >>> 2];
-  }
   get ifindex(): number {
-    return this.u32[(this.slot + this.#ifindex) >>> 2];
+    return this.u32[(this.hdr + this.#ifindex) >>> 2];
   }
   get vlanTci(): number {
-    const f = this.view.getUint16(this.slot + this.#flags, true);
-    return f & this.#vlanFlag ? this.view.getUint16(this.slot + this.#tci, true) : -1;
+    const f = this.view.getUint16(this.hdr + this.#flags, true);
+    return f & this.#vlanFlag ? this.view.getUint16(this.hdr + this.#tci, true) : -1;
   }
   get vlanTpid(): number {
-    const f = this.view.getUint16(this.slot + this.#flags, true);
-    return f & this.#vlanFlag ? this.view.getUint16(this.slot + this.#tpid, true) : 0;
-  }
-  bytes(): Uint8Array {
-    return this.data.subarray(this.offset, this.offset + this.caplen);
+    const f = this.view.getUint16(this.hdr + this.#flags, true);
+    return f & this.#vlanFlag ? this.view.getUint16(this.hdr + this.#tpid, true) : 0;
   }
 }
 
@@ -191,7 +165,7 @@ export class SlotRing extends Ring {
     }
     this.#held = true;
     const p = this.#pkt;
-    p.slot = off;
+    p.hdr = off;
     p.offset = off + this.#data;
     this.bytesRead += this.#u32[(off + this.#wirelen) >>> 2];
     return p;
@@ -206,10 +180,7 @@ export class SlotRing extends Ring {
   }
 
   protected detach(): void {
-    const p = this.#pkt;
-    p.data = new Uint8Array(EMPTY);
-    p.view = new DataView(EMPTY);
-    p.u32 = new Uint32Array(EMPTY);
+    this.#pkt.detach();
     this.#u32 = new Uint32Array(EMPTY);
     this.#held = false;
     detachBuffer(this.#buf);

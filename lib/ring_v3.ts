@@ -21,23 +21,14 @@
  * ```
  */
 import type { Packet } from "./packet.ts";
+import { MappedPacket } from "./mapped_packet.ts";
 import { detachBuffer, type Mapping, Ring } from "./ring_base.ts";
 
 const EMPTY = new ArrayBuffer(0);
 
-/** The reused packet view over a TPACKET_V3 ring. */
-export class V3Packet implements Packet {
-  data: Uint8Array;
-  view: DataView;
-  u32: Uint32Array;
-  /** Offset of the current tpacket3_hdr. */
-  hdr = 0;
-  offset = 0;
+/** The reused packet view over a TPACKET_V3 ring (header: struct tpacket3_hdr). */
+export class V3Packet extends MappedPacket {
   readonly ifindex: number;
-  readonly #sec: number;
-  readonly #nsec: number;
-  readonly #caplen: number;
-  readonly #wirelen: number;
   readonly #status: number;
   readonly #tci: number;
   readonly #tpid: number;
@@ -45,31 +36,18 @@ export class V3Packet implements Packet {
   readonly #tpidValid: number;
 
   constructor(buf: ArrayBuffer, L: Record<string, number>) {
-    this.data = new Uint8Array(buf);
-    this.view = new DataView(buf);
-    this.u32 = new Uint32Array(buf, 0, buf.byteLength >>> 2);
+    super(buf, {
+      sec: L.pkt_sec_off,
+      nsec: L.pkt_nsec_off,
+      caplen: L.pkt_caplen_off,
+      wirelen: L.pkt_wirelen_off,
+    });
     this.ifindex = L.ifindex;
-    this.#sec = L.pkt_sec_off;
-    this.#nsec = L.pkt_nsec_off;
-    this.#caplen = L.pkt_caplen_off;
-    this.#wirelen = L.pkt_wirelen_off;
     this.#status = L.pkt_status_off;
     this.#tci = L.pkt_vlan_tci_off;
     this.#tpid = L.pkt_vlan_tpid_off;
     this.#vlanValid = L.vlan_valid_mask;
     this.#tpidValid = L.vlan_tpid_valid_mask;
-  }
-  get caplen(): number {
-    return this.u32[(this.hdr + this.#caplen) >>> 2];
-  }
-  get wirelen(): number {
-    return this.u32[(this.hdr + this.#wirelen) >>> 2];
-  }
-  get tsSec(): number {
-    return this.u32[(this.hdr + this.#sec) >>> 2];
-  }
-  get tsNsec(): number {
-    return this.u32[(this.hdr + this.#nsec) >>> 2];
   }
   get vlanTci(): number {
     const st = this.u32[(this.hdr + this.#status) >>> 2];
@@ -79,9 +57,6 @@ export class V3Packet implements Packet {
     const st = this.u32[(this.hdr + this.#status) >>> 2];
     if (!(st & this.#vlanValid)) return 0;
     return st & this.#tpidValid ? this.view.getUint16(this.hdr + this.#tpid, true) : 0x8100;
-  }
-  bytes(): Uint8Array {
-    return this.data.subarray(this.offset, this.offset + this.caplen);
   }
 }
 
@@ -171,10 +146,7 @@ export class V3Ring extends Ring {
   }
 
   protected detach(): void {
-    const p = this.#pkt;
-    p.data = new Uint8Array(EMPTY);
-    p.view = new DataView(EMPTY);
-    p.u32 = new Uint32Array(EMPTY);
+    this.#pkt.detach();
     this.#u32 = new Uint32Array(EMPTY);
     this.#left = 0;
     this.#inBlock = false;
