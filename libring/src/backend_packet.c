@@ -137,11 +137,7 @@ fail_errno:
 	err = -errno;
 	lri_set_error("AF_PACKET setup: %s", strerror(errno));
 fail:
-	if (h->map)
-		munmap(h->map, h->map_len);
-	h->map = NULL;
-	close(h->fd);
-	h->fd = -1;
+	lri_unmap_close(h);
 	return err;
 }
 
@@ -168,20 +164,10 @@ static int packet_stats(struct lr_handle *h)
 	return 0;
 }
 
-static void packet_close(struct lr_handle *h)
-{
-	if (h->map)
-		munmap(h->map, h->map_len);
-	if (h->fd >= 0)
-		close(h->fd);
-	h->map = NULL;
-	h->fd = -1;
-}
-
 const struct lr_backend_ops lri_packet_ops = {
 	.name = "packet",
 	.open = packet_open,
 	.ready = packet_ready,
 	.stats = packet_stats,
-	.close = packet_close,
+	.close = lri_unmap_close,
 };

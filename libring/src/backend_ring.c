@@ -200,11 +200,7 @@ static int ring_open(struct lr_handle *h, const char *dev, int ifindex,
 	return 0;
 
 fail:
-	if (h->map)
-		munmap(h->map, h->map_len);
-	h->map = NULL;
-	close(h->fd);
-	h->fd = -1;
+	lri_unmap_close(h);
 	return err;
 }
 
@@ -235,20 +231,10 @@ static int ring_stats(struct lr_handle *h)
 	return 0;
 }
 
-static void ring_close(struct lr_handle *h)
-{
-	if (h->map)
-		munmap(h->map, h->map_len);
-	if (h->fd >= 0)
-		close(h->fd);
-	h->map = NULL;
-	h->fd = -1;
-}
-
 const struct lr_backend_ops lri_ring_ops = {
 	.name = "ring",
 	.open = ring_open,
 	.ready = ring_ready,
 	.stats = ring_stats,
-	.close = ring_close,
+	.close = lri_unmap_close,
 };

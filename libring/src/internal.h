@@ -94,6 +94,9 @@ struct lr_handle {
 extern const struct lr_backend_ops lri_packet_ops;
 extern const struct lr_backend_ops lri_ring_ops; /* backend_ring.c */
 
+/* Unmap the ring and close the socket: the close op of both backends. */
+void lri_unmap_close(struct lr_handle *h);
+
 /* The module's socket family (0 when not probed / not available). */
 int lri_ring_family(void);
 

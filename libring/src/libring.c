@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -330,6 +331,16 @@ int lr_fd(int hd)
 {
 	struct lr_handle *h = get(hd);
 	return h ? h->fd : -EBADF;
+}
+
+void lri_unmap_close(struct lr_handle *h)
+{
+	if (h->map)
+		munmap(h->map, h->map_len);
+	if (h->fd >= 0)
+		close(h->fd);
+	h->map = NULL;
+	h->fd = -1;
 }
 
 int lr_close(int hd)
