@@ -12,7 +12,7 @@ import { decodeFrame } from "../lib/decode/mod.ts";
 import { Decoded } from "../lib/decode/decoded.ts";
 import { TopCounter } from "../lib/top/counter.ts";
 import { FlowTable } from "../lib/flow/table.ts";
-import type { Packet } from "../lib/packet.ts";
+import { FilePacket } from "../lib/pcap/file_packet.ts";
 import { test } from "./harness.ts";
 import { decodeCases } from "./fixtures/decode_cases.ts";
 
@@ -30,23 +30,16 @@ function rng(seed: number): () => number {
 }
 
 /** One reused Packet over a fuzz buffer (what a file reader or the ring hands out). */
-class FuzzPacket implements Packet {
-  data = new Uint8Array(4096);
-  view = new DataView(this.data.buffer);
-  offset = 100;
-  caplen = 0;
-  wirelen = 0;
-  tsSec = 1_700_000_000;
-  tsNsec = 0;
-  vlanTci = -1;
-  vlanTpid = 0;
-  ifindex = 3;
-  bytes(): Uint8Array {
-    return this.data.subarray(this.offset, this.offset + this.caplen);
-  }
+function fuzzPacket(): FilePacket {
+  const data = new Uint8Array(4096);
+  const p = new FilePacket(data, new DataView(data.buffer));
+  p.offset = 100;
+  p.tsSec = 1_700_000_000;
+  p.ifindex = 3;
+  return p;
 }
 
-function mutate(r: () => number, p: FuzzPacket): void {
+function mutate(r: () => number, p: FilePacket): void {
   const d = p.data, o = p.offset;
   if (r() % 2 === 0 && p.caplen < 3000) { // random bytes
     const n = r() % 300;
@@ -83,7 +76,7 @@ function heapMb(): number {
 test("fuzz: 100,000 hostile frames through decoders, top-N and the flow meter: no throw, no hang, flat memory", () => {
   const seed = Number(process.env.RINGCAP_FUZZ_SEED ?? Date.now() % 1_000_000);
   const r = rng(seed);
-  const p = new FuzzPacket();
+  const p = fuzzPacket();
   const d = new Decoded();
   const top = new TopCounter();
   let expired = 0;
