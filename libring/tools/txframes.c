@@ -48,13 +48,32 @@ static void build(uint8_t *f, uint32_t len, uint32_t i, uint32_t seed, int vlan)
 		f[p++] = (uint8_t)(seed >> (8 * b));
 }
 
+/* Wait until `due` seconds after t0: sleep while more than 2 ms remain (a
+ * spinning sender would hold its CPU and delay a reader woken onto it),
+ * then spin for precision. */
+static void pace(const struct timespec *t0, double due)
+{
+	struct timespec t;
+	double now;
+	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		now = (double)(t.tv_sec - t0->tv_sec) + (t.tv_nsec - t0->tv_nsec) / 1e9;
+		if (now >= due)
+			return;
+		if (due - now > 0.002) {
+			struct timespec nap = {0, (long)((due - now - 0.001) * 1e9)};
+			nanosleep(&nap, NULL);
+		}
+	}
+}
+
 /* Send the records of a little-endian classic pcap file. */
 static int send_pcap(int fd, struct sockaddr_ll *sll, const char *path, double pps, uint32_t loops)
 {
 	FILE *f = fopen(path, "rb");
 	uint32_t gh[6], rh[4], n = 0, loop = 0;
 	uint8_t buf[65536];
-	struct timespec t0, t;
+	struct timespec t0;
 
 	if (!f) {
 		fprintf(stderr, "txframes: cannot open %s: %s\n", path, strerror(errno));
@@ -78,13 +97,8 @@ static int send_pcap(int fd, struct sockaddr_ll *sll, const char *path, double p
 			fclose(f);
 			return 2;
 		}
-		if (pps > 0) {
-			double now;
-			do {
-				clock_gettime(CLOCK_MONOTONIC, &t);
-				now = (double)(t.tv_sec - t0.tv_sec) + (t.tv_nsec - t0.tv_nsec) / 1e9;
-			} while (now < n / pps);
-		}
+		if (pps > 0)
+			pace(&t0, n / pps);
 		while (sendto(fd, buf, rh[2], 0, (struct sockaddr *)sll, sizeof(*sll)) < 0) {
 			if (errno == ENOBUFS || errno == EAGAIN) {
 				usleep(100);
@@ -165,14 +179,8 @@ int main(int argc, char **argv)
 	for (uint32_t i = 0; i < count; i++) {
 		uint32_t len = min + (i * 7919u + seed) % (max - min + 1);
 		build(frame, len, i, seed, vlan);
-		if (pps > 0) { /* pace: wait until i/pps seconds since start */
-			struct timespec t;
-			double due = i / pps, now;
-			do {
-				clock_gettime(CLOCK_MONOTONIC, &t);
-				now = (double)(t.tv_sec - t0.tv_sec) + (t.tv_nsec - t0.tv_nsec) / 1e9;
-			} while (now < due);
-		}
+		if (pps > 0) /* pace: wait until i/pps seconds since start */
+			pace(&t0, i / pps);
 		while (sendto(fd, frame, len, 0, (struct sockaddr *)&sll, sizeof(sll)) < 0) {
 			if (errno == ENOBUFS || errno == EAGAIN) {
 				usleep(100);

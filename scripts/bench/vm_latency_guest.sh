@@ -2,7 +2,7 @@
 # Runs inside the VM (see vm_latency.sh): a veth pair, then latency.ts on each
 # backend and wait mode while txframes sends lone frames at 37 pps.
 set -u
-REPO=$1 COUNT=$2
+REPO=$1 COUNT=$2 WAITS=$(tr , ' ' <<<"${3:-poll,busy}") BACKENDS=$(tr , ' ' <<<"${4:-ring,packet}")
 cd "$REPO"
 ip netns add lt
 ip link add name lth type veth peer name ltp netns lt
@@ -10,8 +10,8 @@ sysctl -qw net.ipv6.conf.lth.disable_ipv6=1
 ip netns exec lt sysctl -qw net.ipv6.conf.ltp.disable_ipv6=1
 ip link set dev lth up
 ip -n lt link set dev ltp up
-for be in ring packet; do
-  for wait in poll busy; do
+for be in $BACKENDS; do
+  for wait in $WAITS; do
     RINGCAP_BACKEND=$be node_modules/.bin/bun run scripts/bench/latency.ts -i lth -c "$COUNT" --wait $wait >/tmp/lat.json 2>/tmp/lat.err &
     pid=$!
     sleep 4
