@@ -61,3 +61,23 @@ test("filter: 'udp port 53' in the kernel captures exactly the matching frames o
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("filter: 'vlan' expressions match the tags Linux stripped into packet metadata", async () => {
+  const why = netReason();
+  if (why) skip(why);
+  using net = VethPair.create("vlf");
+  // 20 frames tagged VLAN 42, 30 untagged; the receiving kernel strips the tags before any filter runs
+  const want: Record<string, number> = { "vlan 42": 20, "vlan": 20, "not vlan": 30, "vlan 7": 0 };
+  for (const [filter, n] of Object.entries(want)) {
+    using ring = await Ring.open(net.host, { filter });
+    net.send(20, { vlan: 42 });
+    net.send(30, { seed: 7 });
+    let got = 0;
+    const t0 = Date.now();
+    while (Date.now() - t0 < 400) {
+      for (let p = ring.next(); p; p = ring.next()) got++;
+      await ring.wait(50);
+    }
+    assert.equal(got, n, `filter '${filter}'`);
+  }
+});

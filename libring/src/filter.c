@@ -23,8 +23,32 @@ static struct sock_filter stmt(uint16_t code, uint32_t k)
 	return (struct sock_filter){.code = code, .jt = 0, .jf = 0, .k = k};
 }
 
-int lri_filter_build(const char *expr, uint32_t snaplen, uint32_t sampling,
-		    struct sock_fprog *out)
+/*
+ * The pcap handle to compile with. Linux strips 802.1Q tags into packet
+ * metadata before any capture hook, so `vlan` must compile to the kernel's
+ * VLAN ancillary loads — which libpcap emits only for a live Linux handle
+ * (BPF_SPECIAL_VLAN_HANDLING). For expressions that mention vlan we activate
+ * a small live handle on the device just to compile, as tcpdump would; every
+ * other expression (and any failure) uses a dead Ethernet handle.
+ */
+static pcap_t *compile_handle(const char *dev, const char *expr, uint32_t snaplen)
+{
+	char errbuf[PCAP_ERRBUF_SIZE];
+	pcap_t *p;
+
+	if (dev && strstr(expr, "vlan") && (p = pcap_create(dev, errbuf))) {
+		pcap_set_snaplen(p, (int)snaplen);
+		pcap_set_buffer_size(p, 1 << 16);
+		pcap_set_timeout(p, 1);
+		if (pcap_activate(p) >= 0 && pcap_datalink(p) == DLT_EN10MB)
+			return p;
+		pcap_close(p);
+	}
+	return pcap_open_dead(DLT_EN10MB, (int)snaplen);
+}
+
+int lri_filter_build(const char *dev, const char *expr, uint32_t snaplen, uint32_t sampling,
+		     struct sock_fprog *out)
 {
 	struct bpf_program bp = {0};
 	struct sock_filter *f;
@@ -33,7 +57,7 @@ int lri_filter_build(const char *expr, uint32_t snaplen, uint32_t sampling,
 
 	memset(out, 0, sizeof(*out));
 	if (expr && *expr) {
-		pcap_t *p = pcap_open_dead(DLT_EN10MB, (int)snaplen);
+		pcap_t *p = compile_handle(dev, expr, snaplen);
 		if (!p)
 			return -ENOMEM;
 		if (pcap_compile(p, &bp, expr, 1, PCAP_NETMASK_UNKNOWN) < 0) {

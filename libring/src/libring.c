@@ -176,7 +176,7 @@ int lr_open(const char *dev, const struct lr_opts *opts, const char *filter)
 		return -EOPNOTSUPP;
 	}
 	/* AF_PACKET samples in the BPF program; the module samples itself */
-	err = lri_filter_build(filter, o.snaplen, backend == LR_BACKEND_RING ? 1 : o.sampling, &prog);
+	err = lri_filter_build(dev, filter, o.snaplen, backend == LR_BACKEND_RING ? 1 : o.sampling, &prog);
 	if (err)
 		return err;
 
