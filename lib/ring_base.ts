@@ -231,7 +231,7 @@ export abstract class Ring implements PacketSource, Disposable, AsyncIterable<Pa
   }
 
   /**
-   * Batches of ready packets until the ring is closed (or `signal` aborts).
+   * Batches of ready packets (at most `maxPerBatch` each) until the ring is closed.
    * One promise per batch, never per packet:
    * `for await (const batch of ring) for (const p of batch) ...`
    */
