@@ -145,5 +145,5 @@ test(
       rmSync(dir, { recursive: true, force: true });
     }
   },
-  180_000,
+  (Number(process.env.RINGCAP_SOAK_SECONDS ?? 30) + 120) * 1000,
 );
