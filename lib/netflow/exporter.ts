@@ -64,6 +64,9 @@ export interface ExporterStats {
   dropped: number;
 }
 
+/** Stands in the queue for a datagram already handed to the socket. */
+const SENT = new Uint8Array(0);
+
 interface Target {
   socket: dgram.Socket;
   host: string;
@@ -165,8 +168,14 @@ export class UdpExporter {
 
   private pump(t: Target): void {
     if (t.busy || t.head === t.queue.length) return;
-    const d = t.queue[t.head++];
-    if (t.head > 1024 && t.head * 2 > t.queue.length) {
+    const d = t.queue[t.head];
+    // let go of the datagram now (a long-lived probe sends a few a second:
+    // kept until the queue is compacted, they added up to megabytes)
+    t.queue[t.head++] = SENT;
+    if (t.head === t.queue.length) {
+      t.queue.length = 0;
+      t.head = 0;
+    } else if (t.head > 1024 && t.head * 2 > t.queue.length) {
       t.queue = t.queue.slice(t.head);
       t.head = 0;
     }
