@@ -16,6 +16,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
+import type { Ring } from "../lib/ring_base.ts";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 export const TXFRAMES = join(ROOT, "libring", "build", "txframes");
@@ -162,4 +163,29 @@ export function runScript(
   const [cmd, argv] = runtimeArgv(isAbsolute(script) ? script : join(ROOT, script), args);
   const r = spawnSync(cmd, argv, { encoding: "utf8", timeout: 60_000, env: { ...process.env, ...env } });
   return { code: r.status, out: r.stdout ?? "", err: r.stderr ?? "" };
+}
+
+/**
+ * Read `ring` until `want` packets arrived or `ms` passed, calling `fn` for
+ * each (index, bytes, offset, caplen, wirelen); then waits 50 ms more and reads
+ * what else shows up, so a surplus packet counts too. Returns the count.
+ */
+export async function drain(
+  ring: Ring,
+  want: number,
+  fn: (i: number, d: Uint8Array, off: number, cap: number, wire: number) => void,
+  ms = 5000,
+): Promise<number> {
+  let n = 0;
+  const t0 = Date.now();
+  const take = () => {
+    for (let p = ring.next(); p; p = ring.next()) fn(n++, p.data, p.offset, p.caplen, p.wirelen);
+  };
+  while (n < want && Date.now() - t0 < ms) {
+    take();
+    if (n < want) await ring.wait(50);
+  }
+  await ring.wait(50);
+  take();
+  return n;
 }

@@ -6,33 +6,13 @@
  */
 import assert from "node:assert/strict";
 import { Ring } from "../lib/ring.ts";
-import type { Ring as RingT } from "../lib/ring_base.ts";
 import { skip, test } from "./harness.ts";
-import { netReason, VethPair } from "./net.ts";
+import { drain, netReason, VethPair } from "./net.ts";
 import { frame, frameIndex } from "./frames.ts";
 
 function needNet(): void {
   const why = netReason();
   if (why) skip(why);
-}
-
-/** Read until `want` packets arrived (or timeout), calling fn for each. */
-async function drain(
-  ring: RingT,
-  want: number,
-  fn: (i: number, d: Uint8Array, off: number, cap: number, wire: number) => void,
-  ms = 5000,
-) {
-  let n = 0;
-  const t0 = Date.now();
-  while (n < want && Date.now() - t0 < ms) {
-    for (let p = ring.next(); p; p = ring.next()) fn(n++, p.data, p.offset, p.caplen, p.wirelen);
-    if (n < want) await ring.wait(50);
-  }
-  // anything extra that shows up shortly after is an error too
-  await ring.wait(50);
-  for (let p = ring.next(); p; p = ring.next()) fn(n++, p.data, p.offset, p.caplen, p.wirelen);
-  return n;
 }
 
 test("ring: N distinct frames 60..1514 B are captured exactly, byte for byte", async () => {

@@ -29,10 +29,33 @@ export function decodeIcmp(
   end: number,
   out: Decoded,
 ): boolean {
-  if (!fits(p, ICMP_HEADER_LENGTH, ipEnd, end, out)) return false;
+  return decodeIcmpHeader(data, p, ICMP_HEADER_LENGTH, ipEnd, end, out);
+}
+
+/**
+ * The part ICMP and ICMPv6 share: type and code, then the payload after a
+ * `headerLength`-byte header. False (truncated) when that header does not fit.
+ *
+ * @example
+ * ```ts
+ * import { Decoded } from "./decoded.ts";
+ * import { decodeIcmpHeader } from "./icmp.ts";
+ * const m = new Uint8Array([3, 1, 0, 0]);
+ * decodeIcmpHeader(m, 0, 4, 4, 4, new Decoded()); // true: type 3, code 1
+ * ```
+ */
+export function decodeIcmpHeader(
+  data: Uint8Array,
+  p: number,
+  headerLength: number,
+  ipEnd: number,
+  end: number,
+  out: Decoded,
+): boolean {
+  if (!fits(p, headerLength, ipEnd, end, out)) return false;
   out.l4Offset = p;
   out.icmpType = data[p];
   out.icmpCode = data[p + 1];
-  out.payloadOffset = p + ICMP_HEADER_LENGTH;
+  out.payloadOffset = p + headerLength;
   return true;
 }

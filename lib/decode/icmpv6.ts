@@ -3,7 +3,7 @@
  * @module
  */
 import type { Decoded } from "./decoded.ts";
-import { fits } from "./bounds.ts";
+import { decodeIcmpHeader } from "./icmp.ts";
 
 /** ICMPv6 header length (type, code, checksum). */
 export const ICMPV6_HEADER_LENGTH = 4;
@@ -29,10 +29,5 @@ export function decodeIcmpv6(
   end: number,
   out: Decoded,
 ): boolean {
-  if (!fits(p, ICMPV6_HEADER_LENGTH, ipEnd, end, out)) return false;
-  out.l4Offset = p;
-  out.icmpType = data[p];
-  out.icmpCode = data[p + 1];
-  out.payloadOffset = p + ICMPV6_HEADER_LENGTH;
-  return true;
+  return decodeIcmpHeader(data, p, ICMPV6_HEADER_LENGTH, ipEnd, end, out);
 }

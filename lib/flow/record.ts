@@ -89,11 +89,7 @@ export class FlowRecord {
     r.ipVersion = 4;
     r.src4 = parseIPv4(src);
     r.dst4 = parseIPv4(dst);
-    r.protocol = protocol;
-    r.srcPort = srcPort;
-    r.dstPort = dstPort;
-    Object.assign(r, more);
-    return r;
+    return r.withPorts(protocol, srcPort, dstPort, more);
   }
 
   /**
@@ -117,11 +113,20 @@ export class FlowRecord {
     r.ipVersion = 6;
     r.src6.set(parseIPv6(src));
     r.dst6.set(parseIPv6(dst));
-    r.protocol = protocol;
-    r.srcPort = srcPort;
-    r.dstPort = dstPort;
-    Object.assign(r, more);
-    return r;
+    return r.withPorts(protocol, srcPort, dstPort, more);
+  }
+
+  /** v4()/v6(): the fields after the addresses. */
+  private withPorts(
+    protocol: number,
+    srcPort: number,
+    dstPort: number,
+    more: Partial<Omit<FlowRecord, "src6" | "dst6">>,
+  ): FlowRecord {
+    this.protocol = protocol;
+    this.srcPort = srcPort;
+    this.dstPort = dstPort;
+    return Object.assign(this, more);
   }
 
   /** Copy every field from `o` (allocates nothing). */

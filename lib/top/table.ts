@@ -130,12 +130,7 @@ export class KeyTable {
 
   /** Forget every key (cost O(size), memory kept). */
   clear(): void {
-    for (let i = 0; i < this.size; i++) {
-      const s = this.order[i];
-      this.used[s] = 0;
-      this.packets[s] = 0;
-      this.bytes[s] = 0;
-    }
+    clearSlots(this.order, this.size, this.used, this.packets, this.bytes);
     this.size = 0;
     this.overflowPackets = 0;
     this.overflowBytes = 0;
@@ -146,13 +141,7 @@ export class KeyTable {
    * (then bytes); ties keep insertion order. Allocates (for printing, not per packet).
    */
   top(n: number, byPackets = false): number[] {
-    return topSlots(
-      this.order,
-      this.size,
-      byPackets ? this.packets : this.bytes,
-      byPackets ? this.bytes : this.packets,
-      n,
-    );
+    return topSlots(this.order, this.size, this.packets, this.bytes, n, byPackets);
   }
 
   #grow(): void {
@@ -236,35 +225,45 @@ export class DirectTable {
 
   /** Forget every key (cost O(size)). */
   clear(): void {
-    for (let i = 0; i < this.size; i++) {
-      const s = this.order[i];
-      this.used[s] = 0;
-      this.packets[s] = 0;
-      this.bytes[s] = 0;
-    }
+    clearSlots(this.order, this.size, this.used, this.packets, this.bytes);
     this.size = 0;
   }
 
   /** The slots of the `n` largest entries (see `KeyTable.top`). */
   top(n: number, byPackets = false): number[] {
-    return topSlots(
-      this.order,
-      this.size,
-      byPackets ? this.packets : this.bytes,
-      byPackets ? this.bytes : this.packets,
-      n,
-    );
+    return topSlots(this.order, this.size, this.packets, this.bytes, n, byPackets);
   }
 }
 
-/** The `n` slots among order[0, size) with the largest (first, second) values; ties keep order. */
+/** Zero the counters and the used mark of the slots order[0, size). */
+function clearSlots(
+  order: Int32Array,
+  size: number,
+  used: Uint8Array,
+  packets: Float64Array,
+  bytes: Float64Array,
+): void {
+  for (let i = 0; i < size; i++) {
+    const s = order[i];
+    used[s] = 0;
+    packets[s] = 0;
+    bytes[s] = 0;
+  }
+}
+
+/**
+ * The `n` slots among order[0, size) with the most bytes (then packets), or with
+ * `byPackets` the most packets (then bytes); ties keep order.
+ */
 function topSlots(
   order: Int32Array,
   size: number,
-  first: Float64Array,
-  second: Float64Array,
+  packets: Float64Array,
+  bytes: Float64Array,
   n: number,
+  byPackets: boolean,
 ): number[] {
+  const first = byPackets ? packets : bytes, second = byPackets ? bytes : packets;
   const best: number[] = [];
   for (let i = 0; i < size; i++) {
     const s = order[i];

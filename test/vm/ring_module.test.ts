@@ -14,7 +14,7 @@ import { Ring } from "../../lib/ring.ts";
 import "../../lib/ring_slots.ts";
 import type { Ring as RingT } from "../../lib/ring_base.ts";
 import { skip, test } from "../harness.ts";
-import { netReason, ROOT, runtimeArgv, VethPair } from "../net.ts";
+import { drain, netReason, ROOT, runtimeArgv, VethPair } from "../net.ts";
 import { frame, frameIndex, frameLength } from "../frames.ts";
 
 function needModule(): void {
@@ -25,28 +25,8 @@ function needModule(): void {
   }
 }
 
-async function drain(
-  ring: RingT,
-  want: number,
-  fn: (d: Uint8Array, off: number, cap: number, wire: number) => void,
-  ms = 30000,
-): Promise<number> {
-  let n = 0;
-  const t0 = Date.now();
-  while (n < want && Date.now() - t0 < ms) {
-    for (let p = ring.next(); p; p = ring.next()) {
-      fn(p.data, p.offset, p.caplen, p.wirelen);
-      n++;
-    }
-    if (n < want) await ring.wait(50);
-  }
-  await ring.wait(50);
-  for (let p = ring.next(); p; p = ring.next()) {
-    fn(p.data, p.offset, p.caplen, p.wirelen);
-    n++;
-  }
-  return n;
-}
+/** How long a VM test waits for its packets (TCG is slow). */
+const VM_MS = 30000;
 
 /** Wait until the module has been offered `n` packets (seen = packets + dropped + filtered). */
 async function settle(ring: RingT, n: number, ms = 30000): Promise<void> {
@@ -68,7 +48,7 @@ test("module ring: N distinct frames 60..1514 B captured exactly, byte for byte"
   net.send(N);
   const seen = new Uint8Array(N);
   let bad = 0;
-  const n = await drain(ring, N, (d, off, cap, wire) => {
+  const n = await drain(ring, N, (_k, d, off, cap, wire) => {
     const i = frameIndex(d, off);
     assert.ok(i < N, `frame index ${i} out of range`);
     seen[i]++;
@@ -82,7 +62,7 @@ test("module ring: N distinct frames 60..1514 B captured exactly, byte for byte"
         }
       }
     }
-  });
+  }, VM_MS);
   const p = ring.next();
   assert.equal(p, null);
   assert.equal(n, N, "captured count");
@@ -131,10 +111,10 @@ test("module ring: the stripped 802.1Q tag is in Packet.vlanTci / vlanTpid", asy
   using ring = await Ring.open(net.host, { backend: "ring", ringMb: 1, snaplen: 1600 });
   net.send(20, { vlan: 42 });
   let n = 0;
-  await drain(ring, 20, (d, off) => {
+  await drain(ring, 20, (_k, d, off) => {
     n++;
     assert.equal(d[off + 12], 0x88, "tag removed from the bytes");
-  });
+  }, VM_MS);
   assert.equal(n, 20);
   net.send(1, { vlan: 42, seed: 9 });
   await ring.wait(2000);
@@ -156,7 +136,7 @@ test("module ring: kernel filter inserts only matches and counts the rest as fil
   const N = 1000;
   net.send(N);
   const want = Array.from({ length: N }, (_, i) => frameLength(i)).filter((l) => l >= 1000).length;
-  const n = await drain(ring, want, (_d, _o, _c, wire) => assert.ok(wire >= 1000));
+  const n = await drain(ring, want, (_k, _d, _o, _c, wire) => assert.ok(wire >= 1000), VM_MS);
   assert.equal(n, want);
   await settle(ring, N);
   const s = ring.stats();
