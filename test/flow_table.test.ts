@@ -4,36 +4,10 @@
  */
 import assert from "node:assert/strict";
 import { test } from "./harness.ts";
+import { fakePacket } from "./fixtures/fake_packet.ts";
 import { Decoded } from "../lib/decode/decoded.ts";
-import type { Packet } from "../lib/packet.ts";
 import { FlowTable } from "../lib/flow/table.ts";
 import { EndReason, FlowRecord, formatIPv4, parseIPv4, parseIPv6 } from "../lib/flow/record.ts";
-
-/** A fake packet: 64 bytes whose IPv6 addresses (if any) sit at 22 and 38, like an Ethernet+IPv6 frame. */
-function pkt(ms: number, ifindex = 0, v6?: [string, string]): Packet {
-  const data = new Uint8Array(64);
-  const view = new DataView(data.buffer);
-  if (v6) {
-    const a = parseIPv6(v6[0]), b = parseIPv6(v6[1]);
-    for (let i = 0; i < 4; i++) {
-      view.setUint32(22 + 4 * i, a[i]);
-      view.setUint32(38 + 4 * i, b[i]);
-    }
-  }
-  return {
-    data,
-    view,
-    offset: 0,
-    caplen: 64,
-    wirelen: 64,
-    tsSec: Math.floor(ms / 1000),
-    tsNsec: (ms % 1000) * 1e6,
-    vlanTci: -1,
-    vlanTpid: 0,
-    ifindex,
-    bytes: () => data,
-  };
-}
 
 interface Pk {
   ms: number;
@@ -79,7 +53,7 @@ function dec(o: Pk): Decoded {
 function meter(pkts: Pk[], opts: Partial<ConstructorParameters<typeof FlowTable>[0]> = {}, flush = true) {
   const out: FlowRecord[] = [];
   const t = new FlowTable({ maxFlows: 64, ...opts, onExpire: (r) => out.push(new FlowRecord().copyFrom(r)) });
-  for (const p of pkts) t.add(pkt(p.ms, p.ifindex, p.v6), dec(p));
+  for (const p of pkts) t.add(fakePacket(p.ms, p.v6, p.ifindex), dec(p));
   if (flush) t.flush();
   return { t, out };
 }
@@ -224,7 +198,7 @@ test("flow table: churn through a small table keeps every packet (hash deletes s
   for (let n = 0; n < 50_000; n++) {
     const sp = Math.floor(rnd() * 300);
     const ms = T0 + n; // 1 ms apart: idle expiry and eviction both happen
-    t.add(pkt(ms), dec({ ms, sp }));
+    t.add(fakePacket(ms), dec({ ms, sp }));
   }
   t.flush();
   assert.equal(packets, 50_000);

@@ -13,8 +13,8 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { skip, test } from "./harness.ts";
+import { fakePacket } from "./fixtures/fake_packet.ts";
 import { Decoded } from "../lib/decode/decoded.ts";
-import type { Packet } from "../lib/packet.ts";
 import { FlowTable } from "../lib/flow/table.ts";
 import { EndReason, FlowRecord, formatIPv4, parseIPv4, parseIPv6 } from "../lib/flow/record.ts";
 import { createEncoder, UdpExporter } from "../lib/netflow/exporter.ts";
@@ -416,29 +416,6 @@ for (const version of [5, 9, 10] as const) {
 }
 
 // ---------- the meter in front of the collectors ----------
-
-/** A fake packet whose IPv6 addresses sit at 22/38 (as in an Ethernet + IPv6 frame). */
-function fakePacket(ms: number, v6?: [string, string], ifindex = 0): Packet {
-  const data = new Uint8Array(64);
-  const view = new DataView(data.buffer);
-  if (v6) {
-    const a = parseIPv6(v6[0]), b = parseIPv6(v6[1]);
-    for (let i = 0; i < 4; i++) view.setUint32(22 + 4 * i, a[i]), view.setUint32(38 + 4 * i, b[i]);
-  }
-  return {
-    data,
-    view,
-    offset: 0,
-    caplen: 64,
-    wirelen: 64,
-    tsSec: Math.floor(ms / 1000),
-    tsNsec: Math.round((ms % 1000) * 1e6),
-    vlanTci: -1,
-    vlanTpid: 0,
-    ifindex,
-    bytes: () => data,
-  };
-}
 
 interface Sc {
   ms: number;
