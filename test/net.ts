@@ -12,7 +12,7 @@
  * ```
  */
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
@@ -30,6 +30,21 @@ function sh(cmd: string, args: string[], allowFail = false): string {
 }
 
 let serial = 0;
+let swept = false;
+
+/**
+ * Remove the namespaces of test processes that died without cleaning up (a
+ * test killed by its timeout cannot run its `using`): their names carry the
+ * creator's pid. Deleting a namespace deletes its veth end, and with it ours.
+ */
+export function sweepOrphans(): void {
+  swept = true;
+  if (!existsSync("/run/netns")) return;
+  for (const name of readdirSync("/run/netns")) {
+    const pid = /^rcns-\w*-(\d+)-\d+$/.exec(name)?.[1];
+    if (pid && !existsSync(`/proc/${pid}`)) sh("ip", ["netns", "del", name], true);
+  }
+}
 
 /** A veth pair: `host` (capture here) in our namespace, `peer` in namespace `ns`. */
 export class VethPair implements Disposable {
@@ -37,8 +52,12 @@ export class VethPair implements Disposable {
 
   /** Create it; `tag` (≤ 4 chars) keeps names readable in `ip link`. */
   static create(tag: string): VethPair {
-    const id = `${tag.slice(0, 4)}${process.pid % 100000}${serial++}`;
-    const ns = `rcns${id}`, host = `rch${id}`.slice(0, 15), peer = `rcp${id}`.slice(0, 15);
+    if (!swept) sweepOrphans();
+    const t = tag.slice(0, 4), n = serial++;
+    const id = `${t}${process.pid % 100000}${n}`;
+    const ns = `rcns-${t}-${process.pid}-${n}`,
+      host = `rch${id}`.slice(0, 15),
+      peer = `rcp${id}`.slice(0, 15);
     sh("ip", ["netns", "add", ns]);
     const v = new VethPair(ns, host, peer);
     try {

@@ -7,16 +7,16 @@
  *   scripts/soak.sh runs 600): after a 10 s warm-up its RSS grows < 5 % and it drops nothing.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { createSocket } from "node:dgram";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { Ring } from "../lib/ring.ts";
 import { PcapWriter } from "../lib/pcap/mod.ts";
 import { skip, test } from "./harness.ts";
-import { netReason, startScript, TXFRAMES, VethPair, waitForPacketSocket } from "./net.ts";
+import { netReason, startScript, sweepOrphans, TXFRAMES, VethPair, waitForPacketSocket } from "./net.ts";
 import { mixedFrames } from "./fixtures/mixed.ts";
 
 function needNet(): void {
@@ -39,6 +39,19 @@ function memKb(pid: number): { rss: number; anon: number; file: number } {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test("faults: a test namespace left by a killed test process is removed by the next run", () => {
+  needNet();
+  const dead = spawnSync("true").pid!; // a pid that has exited
+  const orphan = `rcns-kill-${dead}-0`;
+  execFileSync("ip", ["netns", "add", orphan]);
+  try {
+    sweepOrphans();
+    assert.ok(!existsSync(`/run/netns/${orphan}`), `${orphan} is still there`);
+  } finally {
+    spawnSync("ip", ["netns", "del", orphan]);
+  }
+});
 
 test("faults: after SIGKILL of a capture, the next run starts fine and counts exactly", async () => {
   needNet();
