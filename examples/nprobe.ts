@@ -3,7 +3,7 @@
  * export NetFlow v5, v9 or IPFIX over UDP to one or more collectors.
  *
  *   bun run examples/nprobe.ts -i eth0 -n 127.0.0.1:2055 [-n [::1]:4739 ...] [-V 5|9|10]
- *       [-t ACTIVE_S] [-d IDLE_S] [--max-flows N] [--sampling N] [-r FILE] [--json] [filter]
+ *       [-t ACTIVE_S] [-d IDLE_S] [-e DELAY_MS] [--max-flows N] [--sampling N] [-r FILE] [--json] [filter]
  *   deno run -A examples/nprobe.ts ...
  *
  * A status line per second on stderr (packets, active flows, exported, drops).

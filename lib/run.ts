@@ -34,6 +34,11 @@ export interface RunOptions {
   tickMs?: number;
   /** Stop on SIGINT/SIGTERM (default true). */
   handleSignals?: boolean;
+  /**
+   * Called between bursts of packets; when it returns a promise, reading waits
+   * for it (a file reader waiting for a slower consumer, e.g. a paced exporter).
+   */
+  between?: () => Promise<void> | undefined;
 }
 
 /** Why `run` ended and what it read. */
@@ -110,7 +115,7 @@ export async function run(
       const left = durationMs ? durationMs - (now - t0) : 100;
       await (src as unknown as Waitable).wait(Math.max(1, Math.min(100, left, nextTick - now)));
     } else {
-      await turn();
+      await (o.between?.() ?? turn());
     }
   }
   return { reason, read, seconds: (performance.now() - t0) / 1000 };

@@ -55,17 +55,21 @@ for (const [script, base] of TOOLS) {
   }, 300_000);
 }
 
-test("bad options: the probe refuses bad collector addresses and versions", () => {
-  for (
-    const args of [["-n", "nohost"], ["-n", "1.2.3.4:99999"], ["-n", "[::1:9"], [
-      "-n",
-      "127.0.0.1:9",
-      "-V",
-      "7",
-    ]]
-  ) {
+test("bad options: the probe refuses bad collector addresses, versions and flow delays", () => {
+  const ok = ["-n", "127.0.0.1:9"];
+  const cases: [string[], RegExp][] = [
+    [["-n", "nohost"], /nohost/],
+    [["-n", "1.2.3.4:99999"], /collector/],
+    [["-n", "[::1:9"], /collector/],
+    [[...ok, "-V", "7"], /-V/],
+    [[...ok, "-e", "-1"], /-e -1: negative/],
+    [[...ok, "--flow-delay", "soon"], /flow delay/],
+    [[...ok, "-e", "5000"], /flow delay/],
+  ];
+  for (const [args, re] of cases) {
     const r = run("examples/nprobe.ts", ["-r", "/dev/null", ...args]);
     assert.equal(r.code, 2, `${args.join(" ")}: ${r.err}`);
+    assert.match(r.err, re, args.join(" "));
     assert.equal(r.err.trim().split("\n").length, 1, r.err);
   }
 });

@@ -145,6 +145,29 @@ test("UDP exporter: the same datagrams, in order, to an IPv4 and an IPv6 collect
   await assert.rejects(UdpExporter.open([]), /no collector/);
 });
 
+test("exporter: pacing (-e) spaces datagrams to a collector and keeps their order", async () => {
+  const sink = dgram.createSocket("udp4");
+  const got: { i: number; at: number }[] = [];
+  sink.on("message", (m: Uint8Array) => got.push({ i: m[0], at: performance.now() }));
+  await new Promise<void>((r) => sink.bind(0, "127.0.0.1", () => r()));
+  const ex = await UdpExporter.open([`127.0.0.1:${(sink.address() as { port: number }).port}`]);
+  ex.delayMs = 2;
+  const N = 60, t0 = performance.now();
+  for (let i = 0; i < N; i++) ex.send(new Uint8Array([i, 0, 0, 0]));
+  await ex.queuedAtMost(N / 2); // the backpressure a file reader waits on
+  assert.ok(ex.queued <= N / 2);
+  await ex.close();
+  const took = performance.now() - t0;
+  await new Promise((r) => setTimeout(r, 50));
+  sink.close();
+  assert.deepEqual(got.map((g) => g.i), Array.from({ length: N }, (_, i) => i));
+  // 60 datagrams 2 ms apart: ~118 ms (a late timer may catch up by a few, never run ahead)
+  assert.ok(took >= (N - 8) * 2, `60 datagrams paced at 2 ms left in ${took.toFixed(1)} ms`);
+  // never ahead of the schedule: datagram k leaves no sooner than (k - burst) delays after the first
+  const ahead = got.filter((g, k) => g.at - got[0].at < (k - 8) * 2 - 1).map((g) => g.i);
+  assert.deepEqual(ahead, [], "datagrams sent ahead of the pacing schedule");
+});
+
 test("exporter: a sent datagram is let go (a long-running probe's memory stays flat)", async () => {
   const sink = dgram.createSocket("udp4");
   await new Promise<void>((r) => sink.bind(0, "127.0.0.1", () => r()));

@@ -132,7 +132,12 @@ export function parseCapture(
   if (o.help || o.h) return null;
   const known = new Set([...COMMON, ...extra]);
   for (const k of Object.keys(o)) {
-    if (/^\d/.test(k)) throw new UsageError(`-${k}: negative numbers are not valid option values`);
+    if (/^\d/.test(k)) {
+      // cac reads "-c -5" as flags -c and -5: name the option the number was meant for
+      const at = argv.findIndex((a) => /^-\d/.test(a));
+      const opt = at > 0 && argv[at - 1].startsWith("-") ? `${argv[at - 1]} ` : "";
+      throw new UsageError(`${opt}${argv[at] ?? `-${k}`}: negative numbers are not valid option values`);
+    }
     if (!known.has(k)) throw new UsageError(`unknown option ${k.length === 1 ? "-" : "--"}${k}: see --help`);
   }
   const args = parsed.args.map(String);

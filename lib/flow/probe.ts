@@ -19,6 +19,11 @@ import type { FlowRecord } from "./record.ts";
 import type { FlowEncoder, NetflowVersion, SamplingInfo } from "../netflow/encoder.ts";
 import { createEncoder, UdpExporter } from "../netflow/exporter.ts";
 
+/** Default pacing of export datagrams, ms between two to one collector (see `ProbeOptions.flowDelay`). */
+export const DEFAULT_FLOW_DELAY_MS = 0.1;
+/** A file source waits while more export datagrams than this are queued. */
+const FILE_QUEUE_HIGH = 256;
+
 /** Probe settings (nProbe's letters in the comments). */
 export interface ProbeOptions {
   /** Collectors, HOST:PORT or [IPv6]:PORT (-n, repeatable). */
@@ -39,6 +44,12 @@ export interface ProbeOptions {
   sourceId?: number;
   /** A live source: wall-clock expiry when idle, datagrams flushed every second. */
   live?: boolean;
+  /**
+   * Least time between two export datagrams to one collector, ms (-e, nProbe's
+   * --flow-delay; fractions allowed; default 0.1 = 10,000 datagrams/s; 0 = as
+   * fast as they come). A file is read no faster than its flows can leave.
+   */
+  flowDelay?: number;
   /** Stop after N packets / S seconds (0: no limit). */
   count?: number;
   duration?: number;
@@ -103,6 +114,7 @@ export class FlowProbe {
   private constructor(o: ProbeOptions, exporter: UdpExporter) {
     this.live = o.live ?? false;
     this.exporter = exporter;
+    exporter.delayMs = o.flowDelay ?? DEFAULT_FLOW_DELAY_MS;
     this.encoder = createEncoder(o.version ?? 9, {
       emit: (dg) => exporter.send(dg),
       sampling: o.sampling,
@@ -179,6 +191,7 @@ export class FlowProbe {
     const now = this.live ? Math.max(Date.now(), this.table.nowMs) : this.table.nowMs;
     this.clock = now;
     if (!this.booted) this.boot(now);
+    this.exporter.maxQueue = Infinity; // every flow left is exported, however many
     this.table.flush();
     this.encoder.close(now);
     await this.exporter.close();
@@ -229,9 +242,14 @@ export async function runProbe(src: PacketSource, o: ProbeOptions): Promise<Prob
   let end: RunResult | undefined;
   const t0 = performance.now();
   try {
+    const ex = probe.exporter;
     end = await run(src, (p) => probe.add(p), {
       count: o.count,
       duration: o.duration,
+      // a file waits for its flows to leave; a live capture never waits (the ring would overflow)
+      between: "wait" in src
+        ? undefined
+        : () => ex.queued > FILE_QUEUE_HIGH ? ex.queuedAtMost(FILE_QUEUE_HIGH / 4) : undefined,
       onTick: (s) => {
         probe.tick();
         o.onStatus?.(probe.stats(src.stats().dropped, s));

@@ -3,7 +3,7 @@
  * flow`: nProbe's letters on top of the DESIGN.md capture flags, validated
  * into `ProbeOptions` (bad values are a one-line `UsageError`, exit 2).
  *
- *   -n HOST:PORT (repeatable)  -V 5|9|10  -t ACTIVE_S  -d IDLE_S  --max-flows N  -r FILE
+ *   -n HOST:PORT (repeatable)  -V 5|9|10  -t ACTIVE_S  -d IDLE_S  -e DELAY_MS  --max-flows N  -r FILE
  *
  * @module
  */
@@ -22,6 +22,8 @@ export const PROBE_OPTION_NAMES: string[] = [
   "activeTimeout",
   "d",
   "idleTimeout",
+  "e",
+  "flowDelay",
   "maxFlows",
   "r",
   "read",
@@ -47,6 +49,10 @@ export function addProbeOptions(cli: any): any {
     .option("-V, --netflow-version <v>", "5, 9 or 10 (IPFIX); default 9")
     .option("-t, --active-timeout <s>", "Export a flow that has lasted this long (default 60)")
     .option("-d, --idle-timeout <s>", "Export a flow idle this long (default 15)")
+    .option(
+      "-e, --flow-delay <ms>",
+      "Least time between two export datagrams to a collector, ms; 0 = no pacing (default 0.1)",
+    )
     .option("--max-flows <n>", "Most flows kept; the least recently seen is evicted beyond (default 262144)")
     .option("-r, --read <file>", "Read a pcap/pcapng file instead of capturing (flows exported at its end)");
 }
@@ -58,6 +64,15 @@ function positive(name: string, v: unknown, integer: boolean, max: number): numb
     throw new UsageError(
       `${name} must be ${integer ? "an integer" : "a number"} above 0 and at most ${max}, got '${v}'`,
     );
+  }
+  return n;
+}
+
+function delay(v: unknown): number | undefined {
+  if (v === undefined) return undefined;
+  const n = typeof v === "number" ? v : typeof v === "string" && v.trim() !== "" ? Number(v) : NaN;
+  if (!Number.isFinite(n) || n < 0 || n > 1000) {
+    throw new UsageError(`-e (flow delay) must be a number of ms from 0 to 1000, got '${v}'`);
   }
   return n;
 }
@@ -107,6 +122,7 @@ export function parseProbe(
       activeTimeout: positive("-t (active timeout)", o.activeTimeout ?? o.t, false, 86400 * 365),
       idleTimeout: positive("-d (idle timeout)", o.idleTimeout ?? o.d, false, 86400 * 365),
       maxFlows: positive("--max-flows", o.maxFlows, true, 1 << 26),
+      flowDelay: delay(o.flowDelay ?? o.e),
       count: f.count,
       duration: f.duration,
       live: f.read === undefined,

@@ -10,6 +10,12 @@
  * has left. A collector whose queue holds `maxQueue` datagrams drops new ones
  * (counted in `stats.dropped`) rather than growing without bound.
  *
+ * Pacing (nProbe's `--flow-delay`): at most one datagram every `delayMs` ms per
+ * collector. UDP has no flow control: a probe reading a file sends as fast as
+ * it reads, and a collector's socket buffer (nfcapd: ~200 kB) overflows
+ * silently. Timers fire at best once a millisecond, so a late timer may send
+ * up to `PACE_BURST` datagrams at once to catch up with the schedule.
+ *
  * @module
  */
 import dgram from "node:dgram";
@@ -66,6 +72,8 @@ export interface ExporterStats {
 
 /** Stands in the queue for a datagram already handed to the socket. */
 const SENT = new Uint8Array(0);
+/** Most datagrams a paced collector may be sent back to back after a late timer. */
+const PACE_BURST = 8;
 
 interface Target {
   socket: dgram.Socket;
@@ -74,6 +82,9 @@ interface Target {
   queue: Uint8Array[];
   head: number;
   busy: boolean;
+  /** Pacing: earliest performance.now() for the next send; a timer is pending. */
+  nextAt: number;
+  timer: boolean;
 }
 
 /**
@@ -94,8 +105,10 @@ export class UdpExporter {
   maxQueue = 65536;
   /** The last send error, if any (for the status line). */
   lastError: string | undefined;
+  /** Pacing: least time between two datagrams to one collector, ms (0 = none; fractions allowed). */
+  delayMs = 0;
   private pending = 0;
-  private drained: (() => void) | undefined;
+  private waiters: { below: number; resolve: () => void }[] = [];
 
   private constructor(
     private readonly targets: Target[],
@@ -143,7 +156,16 @@ export class UdpExporter {
         sockets.set(r.family, s);
         ex.sockets.push(s);
       }
-      ex.targets.push({ socket: s, host: r.host, port: r.port, queue: [], head: 0, busy: false });
+      ex.targets.push({
+        socket: s,
+        host: r.host,
+        port: r.port,
+        queue: [],
+        head: 0,
+        busy: false,
+        nextAt: 0,
+        timer: false,
+      });
     }
     return ex;
   }
@@ -167,7 +189,19 @@ export class UdpExporter {
   }
 
   private pump(t: Target): void {
-    if (t.busy || t.head === t.queue.length) return;
+    if (t.busy || t.timer || t.head === t.queue.length) return;
+    if (this.delayMs > 0) {
+      const now = performance.now();
+      if (now < t.nextAt) {
+        t.timer = true;
+        setTimeout(() => {
+          t.timer = false;
+          this.pump(t);
+        }, t.nextAt - now);
+        return;
+      }
+      t.nextAt = Math.max(t.nextAt, now - this.delayMs * (PACE_BURST - 1)) + this.delayMs;
+    }
     const d = t.queue[t.head];
     // let go of the datagram now (a long-lived probe sends a few a second:
     // kept until the queue is compacted, they added up to megabytes)
@@ -191,21 +225,39 @@ export class UdpExporter {
       }
       this.pending--;
       this.pump(t);
-      if (this.pending === 0 && this.drained) this.drained();
+      this.wake();
     });
+  }
+
+  private wake(): void {
+    if (this.waiters.length === 0) return;
+    const due = this.waiters.filter((w) => this.pending <= w.below);
+    if (due.length === 0) return;
+    this.waiters = this.waiters.filter((w) => this.pending > w.below);
+    for (const w of due) w.resolve();
+  }
+
+  /**
+   * Resolves once at most `n` datagrams are queued: a reader of a file waits
+   * here so that it does not outrun a paced exporter (a live capture must not wait).
+   *
+   * @example
+   * ```ts
+   * import { UdpExporter } from "./exporter.ts";
+   * const ex = await UdpExporter.open(["127.0.0.1:2055"]);
+   * ex.delayMs = 0.1;
+   * await ex.queuedAtMost(64);
+   * await ex.close();
+   * ```
+   */
+  queuedAtMost(n: number): Promise<void> {
+    if (this.pending <= n) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ below: n, resolve }));
   }
 
   /** Resolves when every queued datagram has been sent. */
   flushed(): Promise<void> {
-    if (this.pending === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const prev = this.drained;
-      this.drained = () => {
-        this.drained = undefined;
-        prev?.();
-        resolve();
-      };
-    });
+    return this.queuedAtMost(0);
   }
 
   /** Wait for queued datagrams, then close the sockets. */
