@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { skip, test } from "./harness.ts";
 import { fakePacket } from "./fixtures/fake_packet.ts";
+import { writeManyFlowsPcap } from "./fixtures/many_flows.ts";
 import { Decoded } from "../lib/decode/decoded.ts";
 import { FlowTable } from "../lib/flow/table.ts";
 import { EndReason, FlowRecord, formatIPv4, parseIPv4, parseIPv6 } from "../lib/flow/record.ts";
@@ -660,18 +661,7 @@ test(
     const dir = mkdtempSync(join(tmpdir(), "ringcap-probe-"));
     try {
       const pcap = join(dir, "many.pcap");
-      {
-        using w = PcapWriter.open(pcap);
-        const f = new Uint8Array(60), v = new DataView(f.buffer);
-        f.set([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 8, 0, 0x45]);
-        v.setUint16(16, 46), v.setUint8(22, 64), v.setUint8(23, 17), v.setUint16(36, 53), v.setUint16(38, 26);
-        for (let i = 0; i < N; i++) {
-          v.setUint32(26, 0x0a000000 + (i >>> 16)), v.setUint32(30, 0x0a010000 + (i & 0xffff));
-          v.setUint16(34, 1024 + (i % 60000));
-          const ms = 1_700_000_000_000 + i;
-          w.writeBytes(f, Math.floor(ms / 1000), (ms % 1000) * 1e6);
-        }
-      }
+      writeManyFlowsPcap(pcap, N);
       let res: { code: number | null; stderr: string; stdout: string } | undefined;
       const { flows, log } = await withNfcapd(async (port) => {
         res = await nprobe(["-r", pcap, "-n", `127.0.0.1:${port}`, "-V", "9", "--json"]);
