@@ -129,15 +129,15 @@ export function netReason(): string | null {
   return null;
 }
 
-/** Wait until a packet socket is bound to ifindex (the capture under test is listening). */
-export async function waitForPacketSocket(ifindex: number, timeoutMs = 10_000): Promise<void> {
+/** Wait until `sockets` packet sockets are bound to ifindex (the captures under test are listening). */
+export async function waitForPacketSocket(ifindex: number, timeoutMs = 10_000, sockets = 1): Promise<void> {
   const t0 = Date.now();
   while (Date.now() - t0 < timeoutMs) {
     const lines = readFileSync("/proc/net/packet", "utf8").trim().split("\n").slice(1);
-    if (lines.some((l) => Number(l.trim().split(/\s+/)[4]) === ifindex)) return;
+    if (lines.filter((l) => Number(l.trim().split(/\s+/)[4]) === ifindex).length >= sockets) return;
     await new Promise((r) => setTimeout(r, 20));
   }
-  throw new Error(`no packet socket bound to ifindex ${ifindex} after ${timeoutMs} ms`);
+  throw new Error(`fewer than ${sockets} packet socket(s) bound to ifindex ${ifindex} after ${timeoutMs} ms`);
 }
 
 /** argv to run a TS script under the runtime running the tests. */

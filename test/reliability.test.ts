@@ -18,6 +18,7 @@ import { PcapWriter } from "../lib/pcap/mod.ts";
 import { skip, test } from "./harness.ts";
 import { netReason, startScript, sweepOrphans, TXFRAMES, VethPair, waitForPacketSocket } from "./net.ts";
 import { mixedFrames } from "./fixtures/mixed.ts";
+import { ether, ipv4, udp } from "./fixtures/frames.ts";
 
 function needNet(): void {
   const why = netReason();
@@ -67,6 +68,67 @@ test("faults: after SIGKILL of a capture, the next run starts fine and counts ex
   const r = await b.done;
   assert.equal(r.code, 0, r.err);
   assert.equal(JSON.parse(r.out.trim().split("\n").pop()!).read, 500);
+});
+
+test("faults: the interface deleted under the probe and dump: flows exported, pcap complete, exit 1", async () => {
+  needNet();
+  const N = 30; // 30 one-packet UDP flows
+  const dir = mkdtempSync(join(tmpdir(), "ringcap-gone-"));
+  const sink = createSocket("udp4");
+  const v5: Uint8Array[] = [];
+  sink.on("message", (m: Uint8Array) => v5.push(new Uint8Array(m)));
+  await new Promise<void>((r) => sink.bind(0, "127.0.0.1", () => r()));
+  try {
+    const file = join(dir, "flows.pcap"), out = join(dir, "dump.pcap");
+    const w = PcapWriter.open(file);
+    for (let i = 0; i < N; i++) w.writeBytes(ether(0x0800, ipv4({ proto: 17 }, udp(20000 + i, 53, [i]))));
+    w.close();
+    const net = VethPair.create("gone");
+    try {
+      const port = (sink.address() as { port: number }).port;
+      const probe = startScript("examples/nprobe.ts", [
+        net.host,
+        "-n",
+        `127.0.0.1:${port}`,
+        "-V",
+        "5",
+        "udp",
+      ]);
+      const dump = startScript("examples/dump.ts", ["-i", net.host, "-w", out, "udp"]);
+      await waitForPacketSocket(net.hostIndex, 10_000, 2);
+      execFileSync("ip", ["netns", "exec", net.ns, TXFRAMES, net.peer, "--pcap", file], { stdio: "ignore" });
+      await sleep(300);
+      const t0 = Date.now();
+      net.destroy();
+      const [p, d] = await Promise.all([probe.done, dump.done]);
+      assert.ok(Date.now() - t0 < 3000, "both end within a few seconds");
+      for (const [name, r] of [["nprobe", p], ["dump", d]] as const) {
+        assert.equal(r.code, 1, `${name}: ${r.err}`);
+        assert.match(r.err, /removed/, name);
+      }
+      // NetFlow v5: header count at byte 2, 48-byte records after 24 bytes, dPkts at record byte 16
+      await sleep(200);
+      let flows = 0, packets = 0;
+      for (const g of v5) {
+        const dv = new DataView(g.buffer, g.byteOffset, g.byteLength), n = dv.getUint16(2);
+        flows += n;
+        for (let k = 0; k < n; k++) packets += dv.getUint32(24 + 48 * k + 16);
+      }
+      assert.deepEqual(
+        { flows, packets },
+        { flows: N, packets: N },
+        "flows metered before the interface went",
+      );
+      const rd = spawnSync("tcpdump", ["-r", out, "-n"], { encoding: "utf8" });
+      assert.equal(rd.status, 0, rd.stderr);
+      assert.equal(rd.stdout.trim().split("\n").length, N, "every captured packet is in the pcap");
+    } finally {
+      net.destroy();
+    }
+  } finally {
+    sink.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test("accounting: a small ring under load: packets + dropped == frames that arrived, exactly", async () => {
