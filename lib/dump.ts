@@ -152,16 +152,19 @@ export async function runDump(
     if (lines.length) writeOut(lines.join("\n") + "\n");
     lines = [];
   };
+  let seconds = 0, read = 0;
   const onPacket = o.write
     ? (p: Packet) => {
       if (writer === null) writer = open(p.tsSec);
       writer.writePacket(p);
+      read++;
     }
     : (p: Packet) => {
       lines.push(packetLine(p, d, false));
       if (lines.length >= 512) flushLines();
+      read++;
     };
-  let seconds = 0, read = 0;
+  let failure: unknown = undefined; // the capture failed (interface removed): counters first, as tcpdump
   try {
     const end = await run(s.src, onPacket, {
       count: f.count,
@@ -177,7 +180,8 @@ export async function runDump(
       },
     });
     seconds = end.seconds;
-    read = end.read;
+  } catch (e) {
+    failure = e;
   } finally {
     status.clear();
     flushLines();
@@ -191,6 +195,7 @@ export async function runDump(
     console.error(`${st.packets} packets received by filter`);
     console.error(`${st.dropped} packets dropped by kernel`);
   }
+  if (failure !== undefined) throw failure;
   if (f.json) writeOut(JSON.stringify({ ...st, seconds: +seconds.toFixed(6) }) + "\n");
   return 0;
 }
