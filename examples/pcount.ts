@@ -32,10 +32,15 @@ await main(async (started) => {
     );
     lastPackets = packets, lastBytes = bytes, lastT = t;
   };
+  const t0 = performance.now();
+  let failure: unknown = undefined; // the interface went away: print the totals, then the error
   const end = await run(ring, (p) => {
     packets++;
     bytes += p.wirelen;
-  }, { count: f.count, duration: f.duration, onTick: tick });
+  }, { count: f.count, duration: f.duration, onTick: tick }).catch((e) => {
+    failure = e;
+    return { seconds: (performance.now() - t0) / 1000 };
+  });
   const s = ring.stats();
   const offered = s.packets + s.dropped;
   const secs = end.seconds || 1e-9;
@@ -44,6 +49,7 @@ await main(async (started) => {
       `[${fmt(offered ? (100 * s.dropped) / offered : 0, 1)}% dropped] ` +
       `${fmt(packets / secs, 1)} pkts/sec ${fmt((bytes * 8) / secs / 1e6, 2)} Mbit/sec`,
   );
+  if (failure !== undefined) throw failure;
   if (f.json) {
     console.log(JSON.stringify({ ...s, bytes, read: packets, seconds: +end.seconds.toFixed(6) }));
   }

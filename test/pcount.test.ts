@@ -102,6 +102,7 @@ test("pcount: the interface deleted under a running capture ends it with exit 1 
     assert.equal(r.code, 1, r.err);
     assert.match(r.err, /removed|went down/);
     assert.ok(Date.now() - t0 < 3000, "ends within a few seconds");
+    assert.match(r.err, /Absolute Stats: \[10 pkts total\]\[0 pkts dropped\]/, "the totals, then the error");
   } finally {
     net.destroy();
   }
