@@ -30,8 +30,10 @@ await main(async (started) => {
     ...options,
     sampling: { interval: flags.sampling, algorithm },
     onStatus: (s) => console.error(`${src.name}: ${statusLine(s)}`),
+    returnErrors: true,
   });
   console.error(`${src.name}: ${statusLine(res)}  (${res.reason}, ${res.seconds.toFixed(1)} s)`);
+  if (res.error !== undefined) throw res.error; // the interface went away: flows exported, totals shown
   if (flags.json) {
     const s = src.src.stats();
     console.log(

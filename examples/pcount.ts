@@ -32,15 +32,10 @@ await main(async (started) => {
     );
     lastPackets = packets, lastBytes = bytes, lastT = t;
   };
-  const t0 = performance.now();
-  let failure: unknown = undefined; // the interface went away: print the totals, then the error
   const end = await run(ring, (p) => {
     packets++;
     bytes += p.wirelen;
-  }, { count: f.count, duration: f.duration, onTick: tick }).catch((e) => {
-    failure = e;
-    return { seconds: (performance.now() - t0) / 1000 };
-  });
+  }, { count: f.count, duration: f.duration, onTick: tick, returnErrors: true });
   const s = ring.stats();
   const offered = s.packets + s.dropped;
   const secs = end.seconds || 1e-9;
@@ -49,7 +44,7 @@ await main(async (started) => {
       `[${fmt(offered ? (100 * s.dropped) / offered : 0, 1)}% dropped] ` +
       `${fmt(packets / secs, 1)} pkts/sec ${fmt((bytes * 8) / secs / 1e6, 2)} Mbit/sec`,
   );
-  if (failure !== undefined) throw failure;
+  if (end.error !== undefined) throw end.error; // the interface went away: totals first, then the error
   if (f.json) {
     console.log(JSON.stringify({ ...s, bytes, read: packets, seconds: +end.seconds.toFixed(6) }));
   }

@@ -178,10 +178,10 @@ export async function runDump(
           : "";
         status.show(`${s.name}: ${fmt(st.packets)} pkts${files}, ${fmt(st.dropped)} dropped, ${fmt(sec)} s`);
       },
+      returnErrors: true,
     });
     seconds = end.seconds;
-  } catch (e) {
-    failure = e;
+    failure = end.error;
   } finally {
     status.clear();
     flushLines();

@@ -39,15 +39,23 @@ export interface RunOptions {
    * for it (a file reader waiting for a slower consumer, e.g. a paced exporter).
    */
   between?: () => Promise<void> | undefined;
+  /**
+   * Return a failure of the source (the interface was removed, a damaged file)
+   * as `reason: "error"` with `error` set, instead of throwing: a tool prints
+   * its totals first, then the error, as tcpdump does. Default false.
+   */
+  returnErrors?: boolean;
 }
 
 /** Why `run` ended and what it read. */
 export interface RunResult {
-  reason: "count" | "duration" | "signal" | "eof";
-  /** Packets handed to onPacket. */
+  reason: "count" | "duration" | "signal" | "eof" | "error";
+  /** Packets handed to onPacket (after an error: up to the last whole burst). */
   read: number;
   /** Seconds from start to end. */
   seconds: number;
+  /** What failed, with `returnErrors` (reason "error"). */
+  error?: unknown;
 }
 
 /** A live source can wait for packets; a file source ends. */
@@ -75,11 +83,27 @@ export async function run(
   onPacket: (p: Packet) => void,
   o: RunOptions = {},
 ): Promise<RunResult> {
+  const t0 = performance.now();
+  const progress = { read: 0 };
+  if (!o.returnErrors) return loop(src, onPacket, o, t0, progress);
+  try {
+    return await loop(src, onPacket, o, t0, progress);
+  } catch (error) {
+    return { reason: "error", error, read: progress.read, seconds: (performance.now() - t0) / 1000 };
+  }
+}
+
+async function loop(
+  src: PacketSource,
+  onPacket: (p: Packet) => void,
+  o: RunOptions,
+  t0: number,
+  progress: { read: number },
+): Promise<RunResult> {
   const count = o.count ?? 0;
   const durationMs = (o.duration ?? 0) * 1000;
   const tickMs = o.tickMs ?? 1000;
   const live = typeof (src as unknown as Waitable).wait === "function";
-  const t0 = performance.now();
   let nextTick = t0 + tickMs;
   let read = 0;
   const handle = o.handleSignals !== false;
@@ -93,6 +117,7 @@ export async function run(
       got++;
     }
     read += got;
+    progress.read = read;
     const now = performance.now();
     if (o.onTick && now >= nextTick) {
       o.onTick((now - t0) / 1000);

@@ -11,6 +11,8 @@ import { errnoName, RingError, unwrap } from "../lib/errors.ts";
 import { native, OPTS, OPTS_SIZE } from "../lib/ffi.ts";
 import { isRoot, skip, test } from "./harness.ts";
 import { ROOT } from "./net.ts";
+import { run } from "../lib/run.ts";
+import { fakePacket } from "./fixtures/fake_packet.ts";
 
 test("layout: every TPACKET_V3 offset libring reports equals offsetof in the kernel headers", async () => {
   if (!isRoot()) skip("opening a capture on lo needs root (CAP_NET_RAW)");
@@ -117,4 +119,21 @@ test("offline filter: libpcap's compiler and bpf_filter on bytes in place", asyn
     BpfFilter.compile("port"),
     (e: unknown) => e instanceof RingError && e.code === "EBADMSG",
   );
+});
+
+test("run: returnErrors hands a failing source's error back after the packets read before it", async () => {
+  // a live-looking source: 3 packets, then its wait fails as when the interface is removed
+  let left = 3;
+  const gone = new Error("eth9: the interface was removed");
+  const src = {
+    next: () => left-- > 0 ? fakePacket(1_700_000_000_000) : null,
+    wait: () => Promise.reject(gone),
+    stats: () => ({ packets: 3, dropped: 0, filtered: 0, bytes: 192 }),
+    close: () => {},
+  };
+  let n = 0;
+  const end = await run(src, () => n++, { returnErrors: true, handleSignals: false });
+  assert.deepEqual([end.reason, end.error, end.read, n], ["error", gone, 3, 3]);
+  left = 3;
+  await assert.rejects(run(src, () => n++, { handleSignals: false }), gone, "without it, run throws");
 });

@@ -120,6 +120,7 @@ test("faults: the interface deleted under the probe and dump: flows exported, pc
         "flows metered before the interface went",
       );
       assert.match(d.err, new RegExp(`^${N} packets captured$`, "m"), "dump prints its counters, as tcpdump");
+      assert.match(p.err, new RegExp(`: ${N} pkts .* ${N} exported .*\\(error,`), "the probe's totals");
       const rd = spawnSync("tcpdump", ["-r", out, "-n"], { encoding: "utf8" });
       assert.equal(rd.status, 0, rd.stderr);
       assert.equal(rd.stdout.trim().split("\n").length, N, "every captured packet is in the pcap");

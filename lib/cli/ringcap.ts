@@ -55,6 +55,7 @@ async function runCount(s: OpenedSource, f: CaptureFlags): Promise<number> {
           `${fmt(st.dropped)} dropped, ${fmt(sec)} s`,
       );
     },
+    returnErrors: true,
   }).finally(() => status.clear());
   const st = s.src.stats();
   const secs = end.seconds || 1e-9;
@@ -66,12 +67,13 @@ async function runCount(s: OpenedSource, f: CaptureFlags): Promise<number> {
         fmt((bytes * 8) / secs / 1e6, 2)
       } Mbit/s)`
       : "");
-  if (f.json) {
+  if (f.json && end.error === undefined) {
     console.error(line);
     writeOut(JSON.stringify({ ...st, bytes, read: packets, seconds: +end.seconds.toFixed(6) }) + "\n");
   } else {
     writeOut(line + "\n");
   }
+  if (end.error !== undefined) throw end.error; // the source failed: the totals first, then the error
   return 0;
 }
 
@@ -167,11 +169,16 @@ async function runFlow(cli: Cac, argv: string[], started: () => void): Promise<n
       ...options,
       sampling: { interval: flags.sampling, algorithm },
       onStatus: (st) => status.show(`${s.name}: ${probeStatus(st)}`),
+      returnErrors: true,
     });
   } finally {
     status.clear();
   }
   const line = `${s.name}: ${probeStatus(res)}  (${res.reason}, ${res.seconds.toFixed(1)} s)`;
+  if (res.error !== undefined) {
+    console.error(line);
+    throw res.error; // the source failed: every flow was exported; the totals first, then the error
+  }
   if (flags.json) {
     console.error(line);
     const st = s.src.stats();

@@ -55,6 +55,12 @@ export interface ProbeOptions {
   duration?: number;
   /** Called once a second with the counters (the probe's status line). */
   onStatus?: (s: ProbeStats) => void;
+  /**
+   * `runProbe` returns a failure of the source (interface removed) as
+   * `reason: "error"` with `error` set, after exporting every flow, instead of
+   * throwing (see `run`'s option of the same name). Default false.
+   */
+  returnErrors?: boolean;
 }
 
 /** The probe's counters. */
@@ -222,6 +228,8 @@ export class FlowProbe {
 export interface ProbeResult extends ProbeStats {
   /** Why the read loop ended. */
   reason: RunResult["reason"];
+  /** What failed, with `returnErrors` (reason "error"). */
+  error?: unknown;
 }
 
 /**
@@ -247,6 +255,7 @@ export async function runProbe(src: PacketSource, o: ProbeOptions): Promise<Prob
       count: o.count,
       duration: o.duration,
       // a file waits for its flows to leave; a live capture never waits (the ring would overflow)
+      returnErrors: o.returnErrors,
       between: "wait" in src
         ? undefined
         : () => ex.queued > FILE_QUEUE_HIGH ? ex.queuedAtMost(FILE_QUEUE_HIGH / 4) : undefined,
@@ -261,6 +270,7 @@ export async function runProbe(src: PacketSource, o: ProbeOptions): Promise<Prob
   return {
     ...probe.stats(src.stats().dropped, end?.seconds ?? (performance.now() - t0) / 1000),
     reason: end.reason,
+    error: end.error,
   };
 }
 
