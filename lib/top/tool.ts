@@ -112,7 +112,7 @@ export async function runTop(s: OpenedSource, f: CaptureFlags, t: TopFlags): Pro
   const dropped = () => (lastDropped = s.ring ? s.ring.stats().dropped : 0);
   const now = () => Date.now() / 1000;
   if (s.live) session.begin(now());
-  let failure: unknown = null;
+  let failure: unknown = undefined; // the source failed: the whole-capture table first, then the error
   let seconds = 0;
   try {
     const end = await run(s.src, (p) => session.add(p), {
@@ -128,10 +128,10 @@ export async function runTop(s: OpenedSource, f: CaptureFlags, t: TopFlags): Pro
           } s`,
         );
       },
+      returnErrors: true,
     });
     seconds = end.seconds;
-  } catch (e) {
-    failure = e;
+    failure = end.error;
   } finally {
     status.clear();
     screen?.close();
@@ -159,6 +159,6 @@ export async function runTop(s: OpenedSource, f: CaptureFlags, t: TopFlags): Pro
   } else {
     writeOut(renderTop(whole, { ...ctx, title: s.live ? "whole capture" : "whole file" }).join("\n") + "\n");
   }
-  if (failure) throw failure;
+  if (failure !== undefined) throw failure;
   return 0;
 }
