@@ -208,3 +208,27 @@ export async function drain(
   take();
   return n;
 }
+
+/**
+ * Send 20 frames tagged VLAN 42 from the namespace and check what the ring
+ * shows: the tag stripped from every frame's bytes (as Linux does), and on one
+ * more frame the tag in `Packet.vlanTci` / `vlanTpid`. Both backends must pass.
+ */
+export async function expectVlanInMetadata(ring: Ring, net: VethPair, ms = 5000): Promise<void> {
+  net.send(20, { vlan: 42 });
+  let n = 0;
+  await drain(ring, 20, (_k, d, off, cap) => {
+    n++;
+    if (d[off + 12] !== 0x88 || cap <= 0) throw new Error(`frame ${n}: tag left in the bytes or empty`);
+  }, ms);
+  if (n !== 20) throw new Error(`captured ${n} of 20 tagged frames`);
+  net.send(1, { vlan: 42, seed: 9 });
+  await ring.wait(Math.min(ms, 2000));
+  const p = ring.next();
+  if (!p) throw new Error("the last tagged frame did not arrive");
+  if ((p.vlanTci & 0xfff) !== 42 || p.vlanTpid !== 0x8100) {
+    throw new Error(
+      `vlanTci ${p.vlanTci & 0xfff} (want 42), vlanTpid 0x${p.vlanTpid.toString(16)} (want 0x8100)`,
+    );
+  }
+}
