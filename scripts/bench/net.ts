@@ -128,11 +128,50 @@ export class BenchNet {
   }
 }
 
-/** A trafgen config for one static frame of `size` bytes to the foreign MAC. */
+/**
+ * A trafgen config: `size`-byte IPv4/UDP frames to the foreign MAC, 10.0.0.1 →
+ * 10.0.0.2, destination port 53, the source port's low byte counting 0..255:
+ * 256 flows, so the flow probe meters what it reads (a non-IP frame would only
+ * be counted and skipped, and the probe would be measured as a packet counter).
+ */
 export function frameConfig(dir: string, size: number): string {
   const path = join(dir, `frame-${size}.cfg`);
-  const head = "0x02,0x00,0x00,0x00,0x00,0x99, 0x02,0x00,0x00,0x00,0x00,0x01, 0x88,0xb5";
-  writeFileSync(path, `{ ${head}, fill(0x5a, ${size - 14}) }\n`);
+  const ip = [
+    0x45,
+    0,
+    (size - 14) >> 8,
+    (size - 14) & 255,
+    0,
+    0,
+    0x40,
+    0,
+    64,
+    17,
+    0,
+    0,
+    10,
+    0,
+    0,
+    1,
+    10,
+    0,
+    0,
+    2,
+  ];
+  let sum = 0;
+  for (let i = 0; i < 20; i += 2) sum += (ip[i] << 8) | ip[i + 1];
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  ip[10] = (~sum >> 8) & 255, ip[11] = ~sum & 255;
+  const hex = (b: number[]) => b.map((x) => `0x${x.toString(16).padStart(2, "0")}`).join(",");
+  const udpLen = size - 34;
+  const frame = [
+    "0x02,0x00,0x00,0x00,0x00,0x99, 0x02,0x00,0x00,0x00,0x00,0x01, 0x08,0x00",
+    hex(ip),
+    "0x30, dinc(0, 255)", // source port 0x3000 + n
+    hex([0, 53, udpLen >> 8, udpLen & 255, 0, 0]), // destination port, length, no checksum
+    `fill(0x5a, ${size - 42})`,
+  ];
+  writeFileSync(path, `{ ${frame.join(", ")} }\n`);
   return path;
 }
 
