@@ -1,9 +1,12 @@
 /**
  * The cost of the TypeScript read loop alone, with no kernel and no memory
  * traffic from a NIC: a synthetic TPACKET_V3 ring (64 blocks of 1 MiB filled
- * with 64-byte frames) in an ArrayBuffer, read by the real reader
- * (lib/ring_v3.ts) through pcount's loop (lib/run.ts) and through a bare
- * `for (p = next(); p; p = next())`. Prints ns per packet per repetition.
+ * with 64-byte IPv4/UDP frames over 256 flows) in an ArrayBuffer, read by the
+ * real reader (lib/ring_v3.ts) four ways, in turn: pcount's loop (lib/run.ts),
+ * a bare `for (p = next(); p; p = next())`, the bare loop plus `decode()`, and
+ * the bare loop feeding the flow probe (decode + flow table; its export goes to
+ * a discard port). Prints ns per packet per repetition; the differences are
+ * what decoding and metering cost.
  *
  *   bun run scripts/bench/synthetic_loop.ts [REPS]
  *   deno run -A scripts/bench/synthetic_loop.ts [REPS]
@@ -12,6 +15,8 @@ import process from "node:process";
 import { V3Ring } from "../../lib/ring_v3.ts";
 import { run } from "../../lib/run.ts";
 import type { Mapping } from "../../lib/ring_base.ts";
+import { decode, Decoded } from "../../lib/decode/mod.ts";
+import { FlowProbe } from "../../lib/flow/probe.ts";
 
 const BS = 1 << 20, NB = 64, FIRST = 48, SLOT = 144, LEN = 64;
 const buf = new ArrayBuffer(BS * NB);
@@ -28,6 +33,11 @@ function fill(): void {
       dv.setUint32(off + 12, LEN, true); // tp_snaplen
       dv.setUint32(off + 16, LEN, true); // tp_len
       dv.setUint16(off + 24, 80, true); // tp_mac
+      const m = off + 80; // Ethernet, IPv4 10.0.0.1 -> 10.0.0.2, UDP (256 source ports) -> 53
+      dv.setUint16(m + 12, 0x0800), dv.setUint8(m + 14, 0x45), dv.setUint16(m + 16, LEN - 14);
+      dv.setUint8(m + 22, 64), dv.setUint8(m + 23, 17), dv.setUint32(m + 26, 0x0a000001);
+      dv.setUint32(m + 30, 0x0a000002), dv.setUint16(m + 34, 0x3000 + (n & 255)), dv.setUint16(m + 36, 53);
+      dv.setUint16(m + 38, LEN - 34);
     }
     dv.setUint32(base + 12, n, true);
     dv.setUint32(base + 16, FIRST, true);
@@ -66,21 +76,36 @@ fill();
 // the last block stays "held" by the reader between repetitions: read one block less
 const total = perBlock * (NB - 1);
 const reps = Number(process.argv[2] ?? 12);
+const d = new Decoded();
+const probe = await FlowProbe.open({ collectors: ["127.0.0.1:9"], version: 9 });
+const NAMES = ["run()      ", "bare loop  ", "+ decode   ", "+ flow probe"];
 for (let rep = 0; rep < reps; rep++) {
   fill();
   let packets = 0, bytes = 0;
+  const mode = rep % 4;
   const t0 = performance.now();
-  if (rep % 2 === 0) {
+  if (mode === 0) {
     await run(ring, (p) => {
       packets++;
       bytes += p.wirelen;
     }, { count: total, duration: 5, handleSignals: false });
-  } else {
+  } else if (mode === 1) {
     for (let p = ring.next(); p && packets < total; p = ring.next()) {
       packets++;
       bytes += p.wirelen;
     }
+  } else if (mode === 2) {
+    for (let p = ring.next(); p && packets < total; p = ring.next()) {
+      packets++;
+      bytes += decode(p, d).ipLength;
+    }
+  } else {
+    for (let p = ring.next(); p && packets < total; p = ring.next()) {
+      packets++;
+      probe.add(p);
+    }
   }
   const ns = ((performance.now() - t0) * 1e6) / packets;
-  console.log(`${rep % 2 ? "bare loop" : "run()    "} ${packets} packets ${ns.toFixed(2)} ns/packet`);
+  console.log(`${NAMES[mode]} ${packets} packets ${ns.toFixed(2)} ns/packet`);
 }
+await probe.close();
