@@ -152,18 +152,16 @@ export async function runDump(
     if (lines.length) writeOut(lines.join("\n") + "\n");
     lines = [];
   };
-  let seconds = 0, read = 0;
   const onPacket = o.write
     ? (p: Packet) => {
       if (writer === null) writer = open(p.tsSec);
       writer.writePacket(p);
-      read++;
     }
     : (p: Packet) => {
       lines.push(packetLine(p, d, false));
       if (lines.length >= 512) flushLines();
-      read++;
     };
+  let seconds = 0, read = 0;
   let failure: unknown = undefined; // the capture failed (interface removed): counters first, as tcpdump
   try {
     const end = await run(s.src, onPacket, {
@@ -181,6 +179,7 @@ export async function runDump(
       returnErrors: true,
     });
     seconds = end.seconds;
+    read = end.read;
     failure = end.error;
   } finally {
     status.clear();

@@ -50,7 +50,7 @@ export interface RunOptions {
 /** Why `run` ended and what it read. */
 export interface RunResult {
   reason: "count" | "duration" | "signal" | "eof" | "error";
-  /** Packets handed to onPacket (after an error: up to the last whole burst). */
+  /** Packets onPacket has taken (after an error: those before it). */
   read: number;
   /** Seconds from start to end. */
   seconds: number;
@@ -112,12 +112,15 @@ async function loop(
   for (;;) {
     let burst = count ? Math.min(BURST, count - read) : BURST;
     let got = 0;
-    for (let p = burst > 0 ? src.next() : null; p; p = --burst > 0 ? src.next() : null) {
-      onPacket(p);
-      got++;
+    try {
+      for (let p = burst > 0 ? src.next() : null; p; p = --burst > 0 ? src.next() : null) {
+        onPacket(p);
+        got++;
+      }
+    } finally {
+      read += got; // also when the source or onPacket throws: `progress` stays exact
+      progress.read = read;
     }
-    read += got;
-    progress.read = read;
     const now = performance.now();
     if (o.onTick && now >= nextTick) {
       o.onTick((now - t0) / 1000);

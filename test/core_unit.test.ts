@@ -136,4 +136,11 @@ test("run: returnErrors hands a failing source's error back after the packets re
   assert.deepEqual([end.reason, end.error, end.read, n], ["error", gone, 3, 3]);
   left = 3;
   await assert.rejects(run(src, () => n++, { handleSignals: false }), gone, "without it, run throws");
+  // a consumer failing mid-burst (a full disk under dump -w): read counts the packets it took
+  left = 3;
+  const full = new Error("ENOSPC");
+  const mid = await run(src, () => {
+    if (left === 0) throw full;
+  }, { returnErrors: true, handleSignals: false });
+  assert.deepEqual([mid.reason, mid.error, mid.read], ["error", full, 2]);
 });
