@@ -82,8 +82,32 @@ export function captureOptions(cmd: Cac): Cac {
     .option("--json", "Last stdout line: one JSON object of the counters");
 }
 
-function num(name: string, v: unknown, min: number, max: number, integer = true): number {
-  const n = typeof v === "number" ? v : typeof v === "string" && v.trim() !== "" ? Number(v) : NaN;
+/**
+ * An option value as a number (cac gives numbers or strings); NaN when it is not one.
+ *
+ * @example
+ * ```ts
+ * import { numeric } from "./common.ts";
+ * numeric("0.5"); // 0.5
+ * numeric(""); // NaN
+ * ```
+ */
+export function numeric(v: unknown): number {
+  return typeof v === "number" ? v : typeof v === "string" && v.trim() !== "" ? Number(v) : NaN;
+}
+
+/**
+ * An option value checked to lie in [min, max] (an integer unless `integer` is false); a
+ * one-line `UsageError` naming the option otherwise.
+ *
+ * @example
+ * ```ts
+ * import { num } from "./common.ts";
+ * num("-e (flow delay, ms)", "0.1", 0, 1000, false); // 0.1
+ * ```
+ */
+export function num(name: string, v: unknown, min: number, max: number, integer = true): number {
+  const n = numeric(v);
   if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
     throw new UsageError(
       `${name} must be ${integer ? "an integer" : "a number"} from ${min} to ${max}, got '${v}'`,

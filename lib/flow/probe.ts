@@ -254,8 +254,8 @@ export async function runProbe(src: PacketSource, o: ProbeOptions): Promise<Prob
     end = await run(src, (p) => probe.add(p), {
       count: o.count,
       duration: o.duration,
-      // a file waits for its flows to leave; a live capture never waits (the ring would overflow)
       returnErrors: o.returnErrors,
+      // a file waits for its flows to leave; a live capture never waits (the ring would overflow)
       between: "wait" in src
         ? undefined
         : () => ex.queued > FILE_QUEUE_HIGH ? ex.queuedAtMost(FILE_QUEUE_HIGH / 4) : undefined,

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { captureCli, type CaptureFlags, parseCapture, UsageError } from "../cli/common.ts";
+import { captureCli, type CaptureFlags, num, numeric, parseCapture, UsageError } from "../cli/common.ts";
 import { parseCollector } from "../netflow/exporter.ts";
 import type { NetflowVersion } from "../netflow/encoder.ts";
 import type { ProbeOptions } from "./probe.ts";
@@ -59,20 +59,11 @@ export function addProbeOptions(cli: any): any {
 
 function positive(name: string, v: unknown, integer: boolean, max: number): number | undefined {
   if (v === undefined) return undefined;
-  const n = typeof v === "number" ? v : typeof v === "string" && v.trim() !== "" ? Number(v) : NaN;
+  const n = numeric(v);
   if (!Number.isFinite(n) || n <= 0 || n > max || (integer && !Number.isInteger(n))) {
     throw new UsageError(
       `${name} must be ${integer ? "an integer" : "a number"} above 0 and at most ${max}, got '${v}'`,
     );
-  }
-  return n;
-}
-
-function delay(v: unknown): number | undefined {
-  if (v === undefined) return undefined;
-  const n = typeof v === "number" ? v : typeof v === "string" && v.trim() !== "" ? Number(v) : NaN;
-  if (!Number.isFinite(n) || n < 0 || n > 1000) {
-    throw new UsageError(`-e (flow delay) must be a number of ms from 0 to 1000, got '${v}'`);
   }
   return n;
 }
@@ -114,6 +105,7 @@ export function parseProbe(
   if (f.sampling > 1 && version === 5 && f.sampling > 0x3fff) {
     throw new UsageError(`--sampling ${f.sampling} does not fit NetFlow v5's 14-bit field: use -V 9 or 10`);
   }
+  const flowDelay = o.flowDelay ?? o.e;
   return {
     flags: f,
     options: {
@@ -122,7 +114,7 @@ export function parseProbe(
       activeTimeout: positive("-t (active timeout)", o.activeTimeout ?? o.t, false, 86400 * 365),
       idleTimeout: positive("-d (idle timeout)", o.idleTimeout ?? o.d, false, 86400 * 365),
       maxFlows: positive("--max-flows", o.maxFlows, true, 1 << 26),
-      flowDelay: delay(o.flowDelay ?? o.e),
+      flowDelay: flowDelay === undefined ? undefined : num("-e (flow delay, ms)", flowDelay, 0, 1000, false),
       count: f.count,
       duration: f.duration,
       live: f.read === undefined,
