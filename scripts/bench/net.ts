@@ -18,6 +18,7 @@
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { ether, ipv4, udp } from "../../test/fixtures/frames.ts";
 import { join } from "node:path";
 import process from "node:process";
 
@@ -136,44 +137,19 @@ export class BenchNet {
  */
 export function frameConfig(dir: string, size: number): string {
   const path = join(dir, `frame-${size}.cfg`);
-  const ip = [
-    0x45,
-    0,
-    (size - 14) >> 8,
-    (size - 14) & 255,
-    0,
-    0,
-    0x40,
-    0,
-    64,
-    17,
-    0,
-    0,
-    10,
-    0,
-    0,
-    1,
-    10,
-    0,
-    0,
-    2,
-  ];
-  let sum = 0;
-  for (let i = 0; i < 20; i += 2) sum += (ip[i] << 8) | ip[i + 1];
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  ip[10] = (~sum >> 8) & 255, ip[11] = ~sum & 255;
-  const hex = (b: number[]) => b.map((x) => `0x${x.toString(16).padStart(2, "0")}`).join(",");
-  const udpLen = size - 34;
-  const frame = [
-    "0x02,0x00,0x00,0x00,0x00,0x99, 0x02,0x00,0x00,0x00,0x00,0x01, 0x08,0x00",
-    hex(ip),
-    "0x30, dinc(0, 255)", // source port 0x3000 + n
-    hex([0, 53, udpLen >> 8, udpLen & 255, 0, 0]), // destination port, length, no checksum
-    `fill(0x5a, ${size - 42})`,
-  ];
-  writeFileSync(path, `{ ${frame.join(", ")} }\n`);
+  // the 42 header bytes (lengths and checksum for the whole frame), then the payload as a trafgen fill
+  const udpHeader = udp(0x3000, 53, [], size - 34);
+  const ip = { src: "10.0.0.1", dst: "10.0.0.2", proto: 17, totalLength: size - 14 };
+  const f = ether(0x0800, ipv4(ip, udpHeader), [], false);
+  f.set([2, 0, 0, 0, 0, 0x99]); // to the foreign MAC
+  const bytes = [...f].map((x) => `0x${x.toString(16).padStart(2, "0")}`);
+  bytes[SPORT_LOW] = "dinc(0, 255)"; // source port 0x3000 + n
+  bytes.push(`fill(0x5a, ${size - 42})`);
+  writeFileSync(path, `{ ${bytes.join(",")} }\n`);
   return path;
 }
+/** Offset of the UDP source port's low byte in those frames (Ethernet 14 + IPv4 20 + 1). */
+const SPORT_LOW = 35;
 
 /** Send `count` frames with trafgen from the tx namespace; `rate` pps (0 = max). */
 export function trafgen(

@@ -17,10 +17,17 @@ import { run } from "../../lib/run.ts";
 import type { Mapping } from "../../lib/ring_base.ts";
 import { decode, Decoded } from "../../lib/decode/mod.ts";
 import { FlowProbe } from "../../lib/flow/probe.ts";
+import { ether, ipv4, udp } from "../../test/fixtures/frames.ts";
 
 const BS = 1 << 20, NB = 64, FIRST = 48, SLOT = 144, LEN = 64;
 const buf = new ArrayBuffer(BS * NB);
 const dv = new DataView(buf);
+const bytes = new Uint8Array(buf);
+/** The frame in every slot: Ethernet, IPv4 10.0.0.1 -> 10.0.0.2, UDP -> 53 (its source port varies). */
+const FRAME = ether(
+  0x0800,
+  ipv4({ src: "10.0.0.1", dst: "10.0.0.2", proto: 17 }, udp(0x3000, 53, new Array(LEN - 42).fill(0))),
+);
 let perBlock = 0;
 
 /** Hand every block to the "reader" again, as the kernel would. */
@@ -33,11 +40,8 @@ function fill(): void {
       dv.setUint32(off + 12, LEN, true); // tp_snaplen
       dv.setUint32(off + 16, LEN, true); // tp_len
       dv.setUint16(off + 24, 80, true); // tp_mac
-      const m = off + 80; // Ethernet, IPv4 10.0.0.1 -> 10.0.0.2, UDP (256 source ports) -> 53
-      dv.setUint16(m + 12, 0x0800), dv.setUint8(m + 14, 0x45), dv.setUint16(m + 16, LEN - 14);
-      dv.setUint8(m + 22, 64), dv.setUint8(m + 23, 17), dv.setUint32(m + 26, 0x0a000001);
-      dv.setUint32(m + 30, 0x0a000002), dv.setUint16(m + 34, 0x3000 + (n & 255)), dv.setUint16(m + 36, 53);
-      dv.setUint16(m + 38, LEN - 34);
+      bytes.set(FRAME, off + 80);
+      dv.setUint16(off + 80 + 34, 0x3000 + (n & 255)); // UDP source port: 256 flows
     }
     dv.setUint32(base + 12, n, true);
     dv.setUint32(base + 16, FIRST, true);
