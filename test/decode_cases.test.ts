@@ -7,7 +7,8 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "./harness.ts";
-import { Decoded, decodeFrame } from "../lib/decode/mod.ts";
+import { Decoded, decodeFrame, isVlanTpid } from "../lib/decode/mod.ts";
+import { TopCounter } from "../lib/top/counter.ts";
 import {
   etherTypeName,
   ipv4ToString,
@@ -102,6 +103,49 @@ test("every truncation of every case: no throw, offsets inside the capture", () 
       checkSane(d, cap, `${c.name} caplen ${cap}`);
     }
   }
+});
+
+test("a cut VLAN tag: etherType unknown (0, never a TPID), a captured TCI's id kept, topn in range", () => {
+  const d = new Decoded();
+  const top = new TopCounter();
+  let n = 0;
+  for (const c of decodeCases) {
+    for (let cap = 0; cap <= c.frame.length; cap++) {
+      const f = c.frame;
+      run(f, cap, -1, d);
+      assert.ok(!isVlanTpid(d.etherType), `${c.name} caplen ${cap}: etherType 0x${d.etherType.toString(16)}`);
+      if (d.etherType === 0) assert.equal(d.l3Offset, -1, `${c.name} caplen ${cap}: l3Offset`);
+      // every tag whose TCI is in the capture is counted (at most 8)
+      let tags = 0;
+      const tpidAt = (p: number) => isVlanTpid((f[p] << 8) | f[p + 1]);
+      for (let p = 12; p + 4 <= cap && tags < 8 && tpidAt(p); p += 4) tags++;
+      assert.equal(d.vlanCount, tags, `${c.name} caplen ${cap}: vlanCount`);
+      // the capture ends before the EtherType after the tags, or inside the next tag
+      const next = 12 + 4 * tags;
+      if (cap < next + 2 || (tags < 8 && tpidAt(next))) {
+        assert.equal(d.etherType, 0, `${c.name} caplen ${cap}: etherType`);
+        assert.equal(d.truncated, true, `${c.name} caplen ${cap}: truncated`);
+      }
+      top.add({
+        data: f,
+        view: new DataView(f.buffer, f.byteOffset),
+        offset: 0,
+        caplen: cap,
+        wirelen: f.length,
+        tsSec: 0,
+        tsNsec: 0,
+        vlanTci: -1,
+        vlanTpid: 0,
+        ifindex: 0,
+        bytes: () => f.subarray(0, cap),
+      });
+      n++;
+    }
+  }
+  // every frame counted in the protocol table (an index outside it would lose the count)
+  let counted = 0;
+  for (let i = 0; i < top.protocols.size; i++) counted += top.protocols.packets[top.protocols.entry(i)];
+  assert.equal(counted, n);
 });
 
 test("random byte mutations: no throw, offsets inside the capture", () => {

@@ -15,7 +15,11 @@ export class Decoded {
   innerVlanId = -1;
   /** Number of VLAN tags (metadata + in frame). */
   vlanCount = 0;
-  /** EtherType after the VLAN tags (0x0800, 0x86dd, 0x0806...). */
+  /**
+   * EtherType after the VLAN tags (0x0800, 0x86dd, 0x0806...); 0 when unknown: the capture
+   * ends inside the Ethernet header or a VLAN tag, more than MAX_VLAN_TAGS tags, or an
+   * IEEE 802.3 length frame (no EtherType). Never a VLAN TPID; 0 is not an EtherType.
+   */
   etherType = 0;
   /** Offset (in Packet.data) of the network header, -1 if none. */
   l3Offset = -1;

@@ -48,7 +48,9 @@ export function addVlan(out: Decoded, tci: number): void {
 /**
  * Walk the VLAN tags starting at `p` while `out.etherType` is a TPID. Each tag is
  * 4 bytes (TCI, next EtherType). Sets `out.etherType` to the type after the tags.
- * Returns the offset after the last tag, or -1 (truncated, or more than MAX_VLAN_TAGS in all: malformed).
+ * Returns the offset after the last tag, or -1 (truncated, or more than MAX_VLAN_TAGS in all: malformed);
+ * then the EtherType after the tags is unknown and `out.etherType` is 0, and a tag cut after its
+ * TCI still counts (its VLAN id was captured).
  *
  * @example
  * ```ts
@@ -70,10 +72,13 @@ export function decodeVlanTags(
   while (isVlanTpid(out.etherType)) {
     if (out.vlanCount >= MAX_VLAN_TAGS) {
       out.malformed = true;
+      out.etherType = 0; // unknown: the walk stopped inside the tags
       return -1;
     }
     if (p + 4 > end) {
+      if (p + 2 <= end) addVlan(out, (data[p] << 8) | data[p + 1]); // the TCI was captured
       out.truncated = true;
+      out.etherType = 0; // unknown: not captured
       return -1;
     }
     addVlan(out, (data[p] << 8) | data[p + 1]);
