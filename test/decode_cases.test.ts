@@ -18,7 +18,7 @@ import {
   tcpFlagsToString,
 } from "../lib/decode/format.ts";
 import { decodeCases } from "./fixtures/decode_cases.ts";
-import { ip6 } from "./fixtures/frames.ts";
+import { cat, ether, ext6, ip6, ipv4, ipv6, tcp, udp } from "./fixtures/frames.ts";
 
 function run(frame: Uint8Array, caplen = frame.length, vlanTci = -1, d = new Decoded()): Decoded {
   return decodeFrame(
@@ -101,6 +101,39 @@ test("every truncation of every case: no throw, offsets inside the capture", () 
     for (let cap = 0; cap <= c.frame.length; cap++) {
       run(c.frame, cap, -1, d);
       checkSane(d, cap, `${c.name} caplen ${cap}`);
+    }
+  }
+});
+
+test("an IP length field claiming more than the frame: IPv4 and IPv6 report the same layers", () => {
+  // The same UDP and TCP headers behind an IPv4 header (20 bytes) and an IPv6
+  // header + hop-by-hop (48 bytes), each with a length field far beyond the frame.
+  const l4s = [
+    { proto: 17, l4: udp(1000, 53, [1, 2, 3, 4]), hl: 8, ports: [1000, 53] },
+    { proto: 6, l4: tcp({ sport: 443, dport: 50000, flags: 0x18 }, [9, 9]), hl: 20, ports: [443, 50000] },
+  ];
+  const d = new Decoded();
+  for (const { proto, l4, hl, ports } of l4s) {
+    const families = [
+      { v: 4, l3: 20, frame: ether(0x0800, ipv4({ proto, totalLength: 1400 }, l4), [], false) },
+      { v: 6, l3: 48, frame: ether(0x86dd, ipv6({ nh: 0, plen: 1400 }, cat(ext6(proto), l4)), [], false) },
+    ];
+    for (const { v, l3, frame } of families) {
+      for (let cap = 14; cap <= frame.length; cap++) {
+        const what = `IPv${v} protocol ${proto} caplen ${cap}`;
+        run(frame, cap, -1, d);
+        const ipComplete = cap >= 14 + (v === 4 ? 20 : 40);
+        assert.equal(d.ipVersion, ipComplete ? v : 0, `${what}: ipVersion`);
+        if (!ipComplete) continue;
+        assert.equal(d.malformed, true, `${what}: malformed`);
+        // the final protocol once the header chain is in the capture
+        assert.equal(d.protocol, cap >= 14 + l3 ? proto : -1, `${what}: protocol`);
+        const l4Complete = cap >= 14 + l3 + hl;
+        assert.equal(d.l4Offset, l4Complete ? 14 + l3 : -1, `${what}: l4Offset`);
+        assert.deepEqual([d.srcPort, d.dstPort], l4Complete ? ports : [0, 0], `${what}: ports`);
+        assert.equal(d.truncated, !l4Complete, `${what}: truncated`);
+        if (proto === 6) assert.equal(d.tcpFlags, l4Complete ? 0x18 : 0, `${what}: flags`);
+      }
     }
   }
 });

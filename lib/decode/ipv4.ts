@@ -12,7 +12,9 @@ export const IPV4_MIN_HEADER_LENGTH = 20;
  * Decode the IPv4 header at `p`. `end` is where the captured bytes stop, `wireEnd`
  * where the frame stopped on the wire. Fills the network-layer fields and `l3End`.
  * Returns the offset of the transport header when it should be decoded, else -1
- * (truncated, malformed, or a fragment other than the first).
+ * (truncated, malformed header, or a fragment other than the first). A total length
+ * beyond the frame marks the packet malformed but keeps the complete header's fields
+ * and returns the transport offset (as tshark does, and as IPv6 does for its payload length).
  *
  * @example
  * ```ts
@@ -58,9 +60,8 @@ export function decodeIpv4(
     out.truncated = true;
     return -1;
   }
-  if (p + total > wireEnd) { // the datagram claims more bytes than the frame had on the wire
-    out.malformed = true;
-    return -1;
-  }
+  // The datagram claims more bytes than the frame had on the wire: malformed, but the
+  // header is complete; the transport header is decoded within the frame (decodeFrame).
+  if (p + total > wireEnd) out.malformed = true;
   return out.fragment ? -1 : p + hl;
 }

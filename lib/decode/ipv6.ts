@@ -27,6 +27,9 @@ export const IPPROTO_NONE = 59;
  * `protocol` to the upper-layer protocol (-1 when the chain is cut or broken),
  * the address offsets, `ipLength`, `l3End`, the fragment flags. Returns the
  * transport header offset, or -1 (truncated, malformed, non-first fragment, no next header).
+ * A payload length beyond the frame marks the packet malformed; the chain is then
+ * walked within the frame, so the upper protocol and its offset are still reported
+ * (as tshark does, and as IPv4 does for its total length).
  *
  * @example
  * ```ts
@@ -61,11 +64,11 @@ export function decodeIpv6(
   out.ttl = data[p + 7];
   out.src6Offset = p + 8;
   out.dst6Offset = p + 24;
-  const l3End = p + IPV6_HEADER_LENGTH + plen;
+  let l3End = p + IPV6_HEADER_LENGTH + plen;
   out.l3End = l3End;
   if (l3End > wireEnd) { // payload length claims more than the frame had on the wire
     out.malformed = true;
-    return -1;
+    l3End = wireEnd; // the chain can only be in the frame
   }
   let nh = data[p + 6];
   let q = p + IPV6_HEADER_LENGTH;

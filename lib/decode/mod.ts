@@ -84,7 +84,9 @@ export function decodeFrame(
   else if (type === ETHERTYPE_IPV6) l4 = decodeIpv6(data, view, l3, end, wireEnd, out);
   else if (type === ETHERTYPE_ARP) decodeArp(data, view, l3, end, out);
   if (l4 < 0) return out;
-  const ipEnd = out.l3End;
+  // the end of the datagram by its length field, but never past the frame (an over-long
+  // length field is malformed; the transport header is still decoded when it is complete)
+  const ipEnd = out.l3End < wireEnd ? out.l3End : wireEnd;
   switch (out.protocol) {
     case IPPROTO_TCP:
       decodeTcp(data, view, l4, ipEnd, end, out);
