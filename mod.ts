@@ -18,12 +18,12 @@
  * ```
  */
 // live capture
-export { encodeOptions, Ring, type RingOptions, type WaitMode } from "./lib/ring.ts";
+export { encodeOptions, Ring, type RingOptions, type WaitMode } from "./lib/source/live/ring.ts";
 export { PacketBatch } from "./lib/batch.ts";
 export type { CaptureStats, Packet, PacketSource } from "./lib/packet.ts";
-export { RingError } from "./lib/errors.ts";
+export { RingError } from "./lib/source/live/errors.ts";
 export { run, type RunOptions, type RunResult } from "./lib/run.ts";
-export { BpfFilter } from "./lib/filter.ts";
+export { BpfFilter } from "./lib/source/live/filter.ts";
 // decoders
 export { Decoded } from "./lib/decode/decoded.ts";
 export { decode, decodeFrame } from "./lib/decode/mod.ts";
@@ -39,12 +39,12 @@ export {
 } from "./lib/decode/format.ts";
 export { packetLine } from "./lib/decode/summary.ts";
 // top talkers, dump, opening a live or file source from CLI flags
-export { TopCounter, type TopReport } from "./lib/top/counter.ts";
-export { TopSession } from "./lib/top/session.ts";
-export { renderTop, Screen } from "./lib/top/screen.ts";
-export { runTop } from "./lib/top/tool.ts";
-export { runDump } from "./lib/dump.ts";
-export { type OpenedSource, openSource } from "./lib/cli/source.ts";
+export { TopCounter, type TopReport } from "./lib/analysis/top/counter.ts";
+export { TopSession } from "./lib/analysis/top/session.ts";
+export { renderTop, Screen } from "./lib/analysis/top/screen.ts";
+export { runTop } from "./lib/cli/top.ts";
+export { runDump } from "./lib/cli/dump.ts";
+export { type OpenedSource, openSource } from "./lib/source/open.ts";
 // capture files
 export {
   CaptureFileReader,
@@ -52,18 +52,26 @@ export {
   PcapFormatError,
   PcapNgReader,
   PcapReader,
+  type ReaderOptions,
+} from "./lib/source/file/mod.ts";
+export {
   PcapWriter,
   type PcapWriterOptions,
-  type ReaderOptions,
   RotatingPcapWriter,
   type RotationOptions,
-} from "./lib/pcap/mod.ts";
+} from "./lib/sink/pcap/mod.ts";
 // flows and NetFlow/IPFIX
-export { FlowTable, type FlowTableOptions } from "./lib/flow/table.ts";
-export { EndReason, FlowRecord } from "./lib/flow/record.ts";
-export { FlowProbe, type ProbeOptions, type ProbeStats, runProbe, statusLine } from "./lib/flow/probe.ts";
-export { createEncoder, parseCollector, UdpExporter } from "./lib/netflow/exporter.ts";
-export type { FlowEncoder, NetflowVersion, SamplingInfo } from "./lib/netflow/encoder.ts";
-export { V5Encoder } from "./lib/netflow/v5.ts";
-export { V9Encoder } from "./lib/netflow/v9.ts";
-export { IpfixEncoder } from "./lib/netflow/ipfix.ts";
+export { FlowTable, type FlowTableOptions } from "./lib/analysis/flow/table.ts";
+export { EndReason, FlowRecord } from "./lib/analysis/flow/record.ts";
+export {
+  FlowProbe,
+  type ProbeOptions,
+  type ProbeStats,
+  runProbe,
+  statusLine,
+} from "./lib/analysis/flow/probe.ts";
+export { createEncoder, parseCollector, UdpExporter } from "./lib/sink/netflow/exporter.ts";
+export type { FlowEncoder, NetflowVersion, SamplingInfo } from "./lib/sink/netflow/encoder.ts";
+export { V5Encoder } from "./lib/sink/netflow/v5.ts";
+export { V9Encoder } from "./lib/sink/netflow/v9.ts";
+export { IpfixEncoder } from "./lib/sink/netflow/ipfix.ts";

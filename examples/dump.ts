@@ -17,8 +17,8 @@
  */
 import process from "node:process";
 import { captureCli, main, parseCaptureStdio } from "../lib/cli/common.ts";
-import { openSource } from "../lib/cli/source.ts";
-import { DUMP_OPTIONS, dumpCliOptions, dumpFlags, runDump } from "../lib/dump.ts";
+import { openSource } from "../lib/source/open.ts";
+import { DUMP_OPTIONS, dumpCliOptions, dumpFlags, runDump } from "../lib/cli/dump.ts";
 
 await main(async (started) => {
   const cli = captureCli("dump", "Write packets to pcap files, or print them");

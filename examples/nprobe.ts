@@ -13,9 +13,9 @@
  */
 import process from "node:process";
 import { captureCli, main } from "../lib/cli/common.ts";
-import { openSource } from "../lib/cli/source.ts";
-import { addProbeOptions, parseProbe } from "../lib/flow/probe_cli.ts";
-import { runProbe, statusLine } from "../lib/flow/probe.ts";
+import { openSource } from "../lib/source/open.ts";
+import { addProbeOptions, parseProbe } from "../lib/cli/flow.ts";
+import { runProbe, statusLine } from "../lib/analysis/flow/probe.ts";
 
 await main(async (started) => {
   const cli = addProbeOptions(captureCli("nprobe", "Export NetFlow v5/v9/IPFIX flows of the traffic"));

@@ -11,7 +11,7 @@
  * interface goes away during the capture.
  */
 import process from "node:process";
-import { Ring } from "../lib/ring.ts";
+import { Ring } from "../lib/source/live/ring.ts";
 import { run } from "../lib/run.ts";
 import { captureCli, fmt, main, parseCapture, ringOptions } from "../lib/cli/common.ts";
 

@@ -18,8 +18,8 @@
  */
 import process from "node:process";
 import { captureCli, main, parseCaptureStdio } from "../lib/cli/common.ts";
-import { openSource } from "../lib/cli/source.ts";
-import { runTop, TOP_OPTIONS, topCliOptions, topFlags } from "../lib/top/tool.ts";
+import { openSource } from "../lib/source/open.ts";
+import { runTop, TOP_OPTIONS, topCliOptions, topFlags } from "../lib/cli/top.ts";
 
 await main(async (started) => {
   const cli = captureCli("topn", "Top hosts, host pairs, protocols and ports");

@@ -10,7 +10,7 @@
  *
  * @example
  * ```ts
- * import { Ring } from "./ring.ts";
+ * import { Ring } from "./source/live/ring.ts";
  * import { run } from "./run.ts";
  * const ring = await Ring.open("lo");
  * let n = 0;

@@ -65,7 +65,7 @@ struct lr_opts {
 	uint32_t backend;     /* enum lr_backend */
 	uint32_t reserved;
 };
-_Static_assert(sizeof(struct lr_opts) == 40, "lr_opts is ABI: lib/ffi.ts fills it by offset");
+_Static_assert(sizeof(struct lr_opts) == 40, "lr_opts is ABI: lib/source/live/ffi.ts fills it by offset");
 
 /* Open a capture on interface dev, keeping what the tcpdump expression
  * filter accepts (NULL or "" = everything). Returns a handle >= 0 or -errno:

@@ -21,7 +21,7 @@ cleanup() {
 trap cleanup EXIT
 node_modules/.bin/bun -e "
   import { mixedFrames } from './test/fixtures/mixed.ts';
-  import { PcapWriter } from './lib/pcap/mod.ts';
+  import { PcapWriter } from './lib/sink/pcap/mod.ts';
   const w = PcapWriter.open('$dir/mix.pcap');
   for (const f of mixedFrames(800)) w.writeBytes(f);
   w.close();"

@@ -9,8 +9,8 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { readdirSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
-import { encodeOptions, Ring } from "../lib/ring.ts";
-import { RingError } from "../lib/errors.ts";
+import { encodeOptions, Ring } from "../lib/source/live/ring.ts";
+import { RingError } from "../lib/source/live/errors.ts";
 import { isRoot, skip, test } from "./harness.ts";
 import { ROOT, runScript, runtimeArgv } from "./net.ts";
 

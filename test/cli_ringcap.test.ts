@@ -15,7 +15,7 @@ import process from "node:process";
 import { runtime, skip, test } from "./harness.ts";
 import { netReason, ROOT, runScript, runtimeArgv, VethPair } from "./net.ts";
 import { ether, ipv4, udp } from "./fixtures/frames.ts";
-import { PcapWriter } from "../lib/pcap/writer.ts";
+import { PcapWriter } from "../lib/sink/pcap/writer.ts";
 
 const CLI = join(ROOT, "lib/cli/ringcap.ts");
 

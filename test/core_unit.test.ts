@@ -6,9 +6,9 @@
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
-import { encodeOptions, Ring } from "../lib/ring.ts";
-import { errnoName, RingError, unwrap } from "../lib/errors.ts";
-import { native, OPTS, OPTS_SIZE } from "../lib/ffi.ts";
+import { encodeOptions, Ring } from "../lib/source/live/ring.ts";
+import { errnoName, RingError, unwrap } from "../lib/source/live/errors.ts";
+import { native, OPTS, OPTS_SIZE } from "../lib/source/live/ffi.ts";
 import { isRoot, skip, test } from "./harness.ts";
 import { ROOT } from "./net.ts";
 import { run } from "../lib/run.ts";
@@ -107,7 +107,7 @@ test("errors: forcing the module backend when it is not loaded is a clear error"
 });
 
 test("offline filter: libpcap's compiler and bpf_filter on bytes in place", async () => {
-  const { BpfFilter } = await import("../lib/filter.ts");
+  const { BpfFilter } = await import("../lib/source/live/filter.ts");
   using f = await BpfFilter.compile("ether proto 0x88b5 and greater 100");
   const b = new Uint8Array(2000);
   b[512] = 0x88;

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { test } from "./harness.ts";
 import { Decoded, decodeFrame, isVlanTpid } from "../lib/decode/mod.ts";
-import { TopCounter } from "../lib/top/counter.ts";
+import { TopCounter } from "../lib/analysis/top/counter.ts";
 import {
   etherTypeName,
   ipv4ToString,

@@ -15,7 +15,8 @@ import { join } from "node:path";
 import { skip, test } from "./harness.ts";
 import { decode, Decoded, decodeFrame } from "../lib/decode/mod.ts";
 import { dstAddressToString, ipv4ToString, srcAddressToString } from "../lib/decode/format.ts";
-import { openCaptureFile, PcapWriter } from "../lib/pcap/mod.ts";
+import { openCaptureFile } from "../lib/source/file/mod.ts";
+import { PcapWriter } from "../lib/sink/pcap/mod.ts";
 import { decodeCases } from "./fixtures/decode_cases.ts";
 
 const FIELDS = [

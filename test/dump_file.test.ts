@@ -13,7 +13,7 @@ import process from "node:process";
 import { skip, test } from "./harness.ts";
 import { ROOT, runtimeArgv } from "./net.ts";
 import { arp, ether, icmp, ipv4, ipv6, tcp, udp } from "./fixtures/frames.ts";
-import { PcapWriter } from "../lib/pcap/writer.ts";
+import { PcapWriter } from "../lib/sink/pcap/writer.ts";
 
 const DUMP = join(ROOT, "examples/dump.ts");
 const T0 = 1_700_000_000;

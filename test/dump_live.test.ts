@@ -14,7 +14,7 @@ import process from "node:process";
 import { skip, test } from "./harness.ts";
 import { netReason, ROOT, runtimeArgv, startScript, VethPair, waitForPacketSocket } from "./net.ts";
 import { frame } from "./frames.ts";
-import { openCaptureFile } from "../lib/pcap/open.ts";
+import { openCaptureFile } from "../lib/source/file/open.ts";
 
 const DUMP = join(ROOT, "examples/dump.ts");
 

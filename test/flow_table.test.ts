@@ -6,9 +6,18 @@ import assert from "node:assert/strict";
 import { test } from "./harness.ts";
 import { fakePacket } from "./fixtures/fake_packet.ts";
 import { Decoded } from "../lib/decode/decoded.ts";
-import { FlowTable } from "../lib/flow/table.ts";
-import { hashKey, K_DST, K_IF, K_PORTS, K_PROTO, K_SRC, K_VLAN, KEY_WORDS } from "../lib/flow/key.ts";
-import { EndReason, FlowRecord, formatIPv4, parseIPv4, parseIPv6 } from "../lib/flow/record.ts";
+import { FlowTable } from "../lib/analysis/flow/table.ts";
+import {
+  hashKey,
+  K_DST,
+  K_IF,
+  K_PORTS,
+  K_PROTO,
+  K_SRC,
+  K_VLAN,
+  KEY_WORDS,
+} from "../lib/analysis/flow/key.ts";
+import { EndReason, FlowRecord, formatIPv4, parseIPv4, parseIPv6 } from "../lib/analysis/flow/record.ts";
 
 interface Pk {
   ms: number;

@@ -8,10 +8,10 @@
  */
 import assert from "node:assert/strict";
 import { test } from "./harness.ts";
-import { FilePacket } from "../lib/pcap/file_packet.ts";
+import { FilePacket } from "../lib/source/file/file_packet.ts";
 import { Decoded } from "../lib/decode/decoded.ts";
 import { decode } from "../lib/decode/mod.ts";
-import { FlowTable } from "../lib/flow/table.ts";
+import { FlowTable } from "../lib/analysis/flow/table.ts";
 
 /** `count` IPv4/UDP frames of `size` bytes over `flows` distinct 5-tuples, back to back. */
 function frames(count: number, size: number, flows: number): Uint8Array {

@@ -10,9 +10,9 @@ import assert from "node:assert/strict";
 import process from "node:process";
 import { decodeFrame } from "../lib/decode/mod.ts";
 import { Decoded } from "../lib/decode/decoded.ts";
-import { TopCounter } from "../lib/top/counter.ts";
-import { FlowTable } from "../lib/flow/table.ts";
-import { FilePacket } from "../lib/pcap/file_packet.ts";
+import { TopCounter } from "../lib/analysis/top/counter.ts";
+import { FlowTable } from "../lib/analysis/flow/table.ts";
+import { FilePacket } from "../lib/source/file/file_packet.ts";
 import { test } from "./harness.ts";
 import { decodeCases } from "./fixtures/decode_cases.ts";
 

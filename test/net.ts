@@ -16,7 +16,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import process from "node:process";
-import type { Ring } from "../lib/ring_base.ts";
+import type { Ring } from "../lib/source/live/ring_base.ts";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 export const TXFRAMES = join(ROOT, "libring", "build", "txframes");

@@ -16,12 +16,12 @@ import { skip, test } from "./harness.ts";
 import { fakePacket } from "./fixtures/fake_packet.ts";
 import { writeManyFlowsPcap } from "./fixtures/many_flows.ts";
 import { Decoded } from "../lib/decode/decoded.ts";
-import { FlowTable } from "../lib/flow/table.ts";
-import { EndReason, FlowRecord, formatIPv4, parseIPv4, parseIPv6 } from "../lib/flow/record.ts";
-import { createEncoder, UdpExporter } from "../lib/netflow/exporter.ts";
-import type { NetflowVersion, SamplingInfo } from "../lib/netflow/encoder.ts";
-import { IPFIX_FIELDS, recordLength } from "../lib/netflow/templates.ts";
-import { PcapWriter } from "../lib/pcap/writer.ts";
+import { FlowTable } from "../lib/analysis/flow/table.ts";
+import { EndReason, FlowRecord, formatIPv4, parseIPv4, parseIPv6 } from "../lib/analysis/flow/record.ts";
+import { createEncoder, UdpExporter } from "../lib/sink/netflow/exporter.ts";
+import type { NetflowVersion, SamplingInfo } from "../lib/sink/netflow/encoder.ts";
+import { IPFIX_FIELDS, recordLength } from "../lib/sink/netflow/templates.ts";
+import { PcapWriter } from "../lib/sink/pcap/writer.ts";
 import process from "node:process";
 import { netReason, runtimeArgv, VethPair, waitForPacketSocket } from "./net.ts";
 

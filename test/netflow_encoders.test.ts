@@ -7,12 +7,12 @@
 import assert from "node:assert/strict";
 import dgram from "node:dgram";
 import { test } from "./harness.ts";
-import { FlowRecord } from "../lib/flow/record.ts";
-import { V5Encoder } from "../lib/netflow/v5.ts";
-import { V9Encoder } from "../lib/netflow/v9.ts";
-import { IpfixEncoder } from "../lib/netflow/ipfix.ts";
-import { parseCollector, UdpExporter } from "../lib/netflow/exporter.ts";
-import { IPFIX_FIELDS, recordLength, V9_FIELDS } from "../lib/netflow/templates.ts";
+import { FlowRecord } from "../lib/analysis/flow/record.ts";
+import { V5Encoder } from "../lib/sink/netflow/v5.ts";
+import { V9Encoder } from "../lib/sink/netflow/v9.ts";
+import { IpfixEncoder } from "../lib/sink/netflow/ipfix.ts";
+import { parseCollector, UdpExporter } from "../lib/sink/netflow/exporter.ts";
+import { IPFIX_FIELDS, recordLength, V9_FIELDS } from "../lib/sink/netflow/templates.ts";
 
 const T0 = 1_700_000_000_000;
 const rec = (i: number) =>

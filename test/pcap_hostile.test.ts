@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "./harness.ts";
-import { openCaptureFile, type PcapErrorCode, PcapFormatError } from "../lib/pcap/mod.ts";
+import { openCaptureFile, type PcapErrorCode, PcapFormatError } from "../lib/source/file/mod.ts";
 import { block, epb, file, idb, pcapFile, shb, spb } from "./fixtures/capture_build.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "ringcap-hostile-"));

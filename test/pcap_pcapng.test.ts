@@ -10,8 +10,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { skip, test } from "./harness.ts";
-import { openCaptureFile, PcapNgReader, PcapWriter } from "../lib/pcap/mod.ts";
-import { ticksToTime, tickTime } from "../lib/pcap/ts64.ts";
+import { openCaptureFile, PcapNgReader } from "../lib/source/file/mod.ts";
+import { PcapWriter } from "../lib/sink/pcap/mod.ts";
+import { ticksToTime, tickTime } from "../lib/source/file/ts64.ts";
 import { block, epb, file, idb, pb, shb, spb } from "./fixtures/capture_build.ts";
 import { has, run } from "./fixtures/tools.ts";
 

@@ -9,13 +9,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { skip, test } from "./harness.ts";
-import {
-  openCaptureFile,
-  PcapWriter,
-  RotatingPcapWriter,
-  rotationFileName,
-  strftime,
-} from "../lib/pcap/mod.ts";
+import { openCaptureFile } from "../lib/source/file/mod.ts";
+import { PcapWriter, RotatingPcapWriter, rotationFileName, strftime } from "../lib/sink/pcap/mod.ts";
 import { has } from "./fixtures/tools.ts";
 
 function tmp(): { dir: string; [Symbol.dispose](): void } {

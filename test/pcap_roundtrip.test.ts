@@ -10,7 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runtime, skip, test } from "./harness.ts";
 import type { Packet } from "../lib/packet.ts";
-import { FilePacket, openCaptureFile, PacketBatch, PcapWriter } from "../lib/pcap/mod.ts";
+import { FilePacket, openCaptureFile, PacketBatch } from "../lib/source/file/mod.ts";
+import { PcapWriter } from "../lib/sink/pcap/mod.ts";
 import { has, run } from "./fixtures/tools.ts";
 
 function tmp(): { dir: string; [Symbol.dispose](): void } {
@@ -233,7 +234,7 @@ test('"-" reads a capture from standard input (a pipe: no seeks)', async () => {
   for (let i = 0; i < 1000; i++) w.writeBytes(frame(i, 100), i, 0);
   w.close();
   const script = join(t.dir, "count.ts");
-  const mod = new URL("../lib/pcap/mod.ts", import.meta.url).href;
+  const mod = new URL("../lib/source/file/mod.ts", import.meta.url).href;
   writeFileSync(
     script,
     `import { openCaptureFile } from "${mod}";\nconst r = openCaptureFile("-");\nwhile (r.next());\nconsole.log(r.stats().packets, r.stats().bytes);\n`,

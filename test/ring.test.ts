@@ -5,7 +5,7 @@
  * metadata; kernel filter and sampling; close makes views unusable.
  */
 import assert from "node:assert/strict";
-import { Ring } from "../lib/ring.ts";
+import { Ring } from "../lib/source/live/ring.ts";
 import { skip, test } from "./harness.ts";
 import { drain, expectVlanInMetadata, netReason, VethPair } from "./net.ts";
 import { frame, frameIndex } from "./frames.ts";

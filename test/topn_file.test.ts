@@ -13,10 +13,10 @@ import process from "node:process";
 import { test } from "./harness.ts";
 import { ROOT, runtimeArgv } from "./net.ts";
 import { arp, ether, ipv4, ipv6, tcp, udp } from "./fixtures/frames.ts";
-import { PcapWriter } from "../lib/pcap/writer.ts";
-import { KeyTable } from "../lib/top/table.ts";
-import { TopCounter } from "../lib/top/counter.ts";
-import { FilePacket } from "../lib/pcap/file_packet.ts";
+import { PcapWriter } from "../lib/sink/pcap/writer.ts";
+import { KeyTable } from "../lib/analysis/top/table.ts";
+import { TopCounter } from "../lib/analysis/top/counter.ts";
+import { FilePacket } from "../lib/source/file/file_packet.ts";
 
 const TOPN = join(ROOT, "examples/topn.ts");
 const T0 = 1_700_000_000;

@@ -19,8 +19,8 @@
 import cac from "cac";
 import { readFileSync, writeSync } from "node:fs";
 import process from "node:process";
-import { RingError } from "../errors.ts";
-import { MAX_RING_MB, type RingOptions, type WaitMode } from "../ring_base.ts";
+import { RingError } from "../source/live/errors.ts";
+import { MAX_RING_MB, type RingOptions, type WaitMode } from "../source/live/ring_base.ts";
 
 /** A bad command line: printed as one line, exit 2. */
 export class UsageError extends Error {

@@ -28,11 +28,11 @@ import {
   UsageError,
   writeOut,
 } from "./common.ts";
-import { type OpenedSource, openSource } from "./source.ts";
-import { DUMP_OPTIONS, dumpCliOptions, dumpFlags, runDump } from "../dump.ts";
-import { runTop, TOP_OPTIONS, topCliOptions, topFlags } from "../top/tool.ts";
-import { addProbeOptions, parseProbe, PROBE_OPTION_NAMES } from "../flow/probe_cli.ts";
-import { runProbe, statusLine as probeStatus } from "../flow/probe.ts";
+import { type OpenedSource, openSource } from "../source/open.ts";
+import { DUMP_OPTIONS, dumpCliOptions, dumpFlags, runDump } from "./dump.ts";
+import { runTop, TOP_OPTIONS, topCliOptions, topFlags } from "./top.ts";
+import { addProbeOptions, parseProbe, PROBE_OPTION_NAMES } from "./flow.ts";
+import { runProbe, statusLine as probeStatus } from "../analysis/flow/probe.ts";
 
 // deno-lint-ignore no-explicit-any
 type Cac = any;

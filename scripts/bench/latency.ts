@@ -13,7 +13,7 @@
  * ticks (best of several edges: error < 2 us).
  */
 import process from "node:process";
-import { Ring, type WaitMode } from "../../lib/ring.ts";
+import { Ring, type WaitMode } from "../../lib/source/live/ring.ts";
 import { run } from "../../lib/run.ts";
 
 const args = process.argv.slice(2);

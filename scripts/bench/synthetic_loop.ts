@@ -2,7 +2,7 @@
  * The cost of the TypeScript read loop alone, with no kernel and no memory
  * traffic from a NIC: a synthetic TPACKET_V3 ring (64 blocks of 1 MiB filled
  * with 64-byte IPv4/UDP frames over 256 flows) in an ArrayBuffer, read by the
- * real reader (lib/ring_v3.ts) four ways, in turn: pcount's loop (lib/run.ts),
+ * real reader (lib/source/live/ring_v3.ts) four ways, in turn: pcount's loop (lib/run.ts),
  * a bare `for (p = next(); p; p = next())`, the bare loop plus `decode()`, and
  * the bare loop feeding the flow probe (decode + flow table; its export goes to
  * a discard port). Prints ns per packet per repetition; the differences are
@@ -12,11 +12,11 @@
  *   deno run -A scripts/bench/synthetic_loop.ts [REPS]
  */
 import process from "node:process";
-import { V3Ring } from "../../lib/ring_v3.ts";
+import { V3Ring } from "../../lib/source/live/ring_v3.ts";
 import { run } from "../../lib/run.ts";
-import type { Mapping } from "../../lib/ring_base.ts";
+import type { Mapping } from "../../lib/source/live/ring_base.ts";
 import { decode, Decoded } from "../../lib/decode/mod.ts";
-import { FlowProbe } from "../../lib/flow/probe.ts";
+import { FlowProbe } from "../../lib/analysis/flow/probe.ts";
 import { ether, ipv4, udp } from "../../test/fixtures/frames.ts";
 
 const BS = 1 << 20, NB = 64, FIRST = 48, SLOT = 144, LEN = 64;

@@ -17,9 +17,9 @@
  * ```
  */
 import process from "node:process";
-import { Ring } from "../../lib/ring.ts";
-import "../../lib/ring_slots.ts";
-import type { Ring as RingT } from "../../lib/ring_base.ts";
+import { Ring } from "../../lib/source/live/ring.ts";
+import "../../lib/source/live/ring_slots.ts";
+import type { Ring as RingT } from "../../lib/source/live/ring_base.ts";
 import { VethPair } from "../net.ts";
 
 const N = Number(process.argv[2] ?? 100000);

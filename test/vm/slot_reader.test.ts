@@ -1,5 +1,5 @@
 /**
- * Unit tests of the module slot reader (lib/ring_slots.ts) over a fake ring
+ * Unit tests of the module slot reader (lib/source/live/ring_slots.ts) over a fake ring
  * in plain memory: no kernel needed, so they run on the host too
  * (`bun test test/vm/slot_reader.test.ts`, `deno test -A test/vm/...`).
  * The "kernel" here is the test writing READY words; it checks the reader's
@@ -8,8 +8,8 @@
  * no access after close.
  */
 import assert from "node:assert/strict";
-import { SlotRing } from "../../lib/ring_slots.ts";
-import type { Mapping } from "../../lib/ring_base.ts";
+import { SlotRing } from "../../lib/source/live/ring_slots.ts";
+import type { Mapping } from "../../lib/source/live/ring_base.ts";
 import { test } from "../harness.ts";
 
 const SIZE = 128, BASE = 8192, READY = 1, FREE = 0, READ_IDX = 4096;

@@ -1,0 +1,126 @@
+/**
+ * The flow probe's command line, shared by examples/nprobe.ts and `ringcap
+ * flow`: nProbe's letters on top of the DESIGN.md capture flags, validated
+ * into `ProbeOptions` (bad values are a one-line `UsageError`, exit 2).
+ *
+ *   -n HOST:PORT (repeatable)  -V 5|9|10  -t ACTIVE_S  -d IDLE_S  -e DELAY_MS  --max-flows N  -r FILE
+ *
+ * @module
+ */
+import { captureCli, type CaptureFlags, num, numeric, parseCapture, UsageError } from "./common.ts";
+import { parseCollector } from "../sink/netflow/exporter.ts";
+import type { NetflowVersion } from "../sink/netflow/encoder.ts";
+import type { ProbeOptions } from "../analysis/flow/probe.ts";
+
+/** cac option names the probe adds (camelCase and short letters). */
+export const PROBE_OPTION_NAMES: string[] = [
+  "n",
+  "collector",
+  "V",
+  "netflowVersion",
+  "t",
+  "activeTimeout",
+  "d",
+  "idleTimeout",
+  "e",
+  "flowDelay",
+  "maxFlows",
+  "r",
+  "read",
+];
+
+/**
+ * Add the probe's options to a cac instance made by `captureCli`.
+ *
+ * @example
+ * ```ts
+ * import { captureCli } from "./common.ts";
+ * import { addProbeOptions } from "./flow.ts";
+ * const cli = addProbeOptions(captureCli("nprobe", "NetFlow/IPFIX probe"));
+ * ```
+ */
+// deno-lint-ignore no-explicit-any
+export function addProbeOptions(cli: any): any {
+  return cli
+    .option(
+      "-n, --collector <host:port>",
+      "Collector to export to (repeatable), e.g. 127.0.0.1:2055 or [::1]:4739",
+    )
+    .option("-V, --netflow-version <v>", "5, 9 or 10 (IPFIX); default 9")
+    .option("-t, --active-timeout <s>", "Export a flow that has lasted this long (default 60)")
+    .option("-d, --idle-timeout <s>", "Export a flow idle this long (default 15)")
+    .option(
+      "-e, --flow-delay <ms>",
+      "Least time between two export datagrams to a collector, ms; 0 = no pacing (default 0.1)",
+    )
+    .option("--max-flows <n>", "Most flows kept; the least recently seen is evicted beyond (default 262144)")
+    .option("-r, --read <file>", "Read a pcap/pcapng file instead of capturing (flows exported at its end)");
+}
+
+function positive(name: string, v: unknown, integer: boolean, max: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = numeric(v);
+  if (!Number.isFinite(n) || n <= 0 || n > max || (integer && !Number.isInteger(n))) {
+    throw new UsageError(
+      `${name} must be ${integer ? "an integer" : "a number"} above 0 and at most ${max}, got '${v}'`,
+    );
+  }
+  return n;
+}
+
+/**
+ * Validate the probe's flags into `ProbeOptions` (collectors checked, version 5/9/10, timeouts > 0).
+ *
+ * @example
+ * ```ts
+ * import { captureCli } from "./common.ts";
+ * import { addProbeOptions, parseProbe } from "./flow.ts";
+ * const p = parseProbe(addProbeOptions(captureCli("nprobe", "probe")), ["-r", "x.pcap", "-n", "127.0.0.1:2055", "-V", "10"]);
+ * p?.options.version; // 10
+ * ```
+ */
+export function parseProbe(
+  // deno-lint-ignore no-explicit-any
+  cli: any,
+  argv: string[],
+): { flags: CaptureFlags; options: ProbeOptions } | null {
+  const f = parseCapture(cli, argv, PROBE_OPTION_NAMES);
+  if (!f) return null;
+  const o = f.raw;
+  const raw = o.collector ?? o.n;
+  const list = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).map(String);
+  if (list.length === 0) throw new UsageError("no collector: give -n HOST:PORT (e.g. -n 127.0.0.1:2055)");
+  for (const c of list) {
+    try {
+      parseCollector(c);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  }
+  const vRaw = o.netflowVersion ?? o.V ?? 9;
+  const version = Number(vRaw);
+  if (version !== 5 && version !== 9 && version !== 10) {
+    throw new UsageError(`-V must be 5, 9 or 10 (IPFIX), got '${vRaw}'`);
+  }
+  if (f.sampling > 1 && version === 5 && f.sampling > 0x3fff) {
+    throw new UsageError(`--sampling ${f.sampling} does not fit NetFlow v5's 14-bit field: use -V 9 or 10`);
+  }
+  const flowDelay = o.flowDelay ?? o.e;
+  return {
+    flags: f,
+    options: {
+      collectors: list,
+      version: version as NetflowVersion,
+      activeTimeout: positive("-t (active timeout)", o.activeTimeout ?? o.t, false, 86400 * 365),
+      idleTimeout: positive("-d (idle timeout)", o.idleTimeout ?? o.d, false, 86400 * 365),
+      maxFlows: positive("--max-flows", o.maxFlows, true, 1 << 26),
+      flowDelay: flowDelay === undefined ? undefined : num("-e (flow delay, ms)", flowDelay, 0, 1000, false),
+      count: f.count,
+      duration: f.duration,
+      live: f.read === undefined,
+    },
+  };
+}
+
+/** Re-exported for front ends that build the cac instance here. */
+export { captureCli };

@@ -1,0 +1,164 @@
+/**
+ * `runTop`: the top-talkers tool shared by examples/topn.ts and `ringcap top`.
+ * Reads a source with the shared read loop, reports every interval — a screen
+ * redrawn in place on a terminal, text blocks elsewhere, or with `--json` one
+ * object per line (shape: `TopReport`) — and ends with the whole capture.
+ *
+ * With `--json` the last line is the whole-capture `TopReport` plus the
+ * DESIGN.md counters (`packets`, `dropped`, `filtered`, `bytes`, `seconds`).
+ * Without it, a file prints only its whole-file tables (no screen to redraw).
+ * @module
+ */
+import { run } from "../run.ts";
+import { type CaptureFlags, fmt, StatusLine, UsageError, writeOut } from "./common.ts";
+import type { OpenedSource } from "../source/open.ts";
+import type { TopReport } from "../analysis/top/counter.ts";
+import { TopSession } from "../analysis/top/session.ts";
+import { renderTop, Screen } from "../analysis/top/screen.ts";
+
+/** Top-specific flags. */
+export interface TopFlags {
+  /** -n: entries per list (default 10). */
+  n: number;
+  /** --by packets (default bytes). */
+  byPackets: boolean;
+  /** --interval seconds (default 1). */
+  interval: number;
+}
+
+/** cac option names (camelCase and short letters) of the top flags, for parseCapture's `extra`. */
+export const TOP_OPTIONS = ["n", "top", "by", "interval", "r", "read"];
+
+/** Declare the top flags (and -r) on a cac command. */
+// deno-lint-ignore no-explicit-any
+export function topCliOptions(cmd: any): any {
+  return cmd
+    .option("-r, --read <file>", "Read a pcap/pcapng file instead of an interface (- = stdin)")
+    .option("-n, --top <n>", "Entries per list (default 10)")
+    .option("--by <what>", "Order by bytes or packets (default bytes)")
+    .option("--interval <seconds>", "Report every S seconds (packet time for files; default 1)");
+}
+
+/**
+ * Validate the top flags from cac's options.
+ *
+ * @example
+ * ```ts
+ * import { topFlags } from "./top.ts";
+ * topFlags({ n: "5", by: "packets" }); // { n: 5, byPackets: true, interval: 1 }
+ * ```
+ */
+export function topFlags(o: Record<string, unknown>): TopFlags {
+  const nRaw = o.top ?? o.n;
+  const n = nRaw === undefined ? 10 : Number(nRaw);
+  if (!Number.isInteger(n) || n < 1 || n > 10000) {
+    throw new UsageError(`-n must be an integer from 1 to 10000, got '${nRaw}'`);
+  }
+  const by = String(o.by ?? "bytes");
+  if (by !== "bytes" && by !== "packets") throw new UsageError(`--by must be bytes or packets, got '${by}'`);
+  const interval = o.interval === undefined ? 1 : Number(o.interval);
+  if (!Number.isFinite(interval) || interval < 0.01 || interval > 86400) {
+    throw new UsageError(`--interval must be a number of seconds from 0.01 to 86400, got '${o.interval}'`);
+  }
+  return { n, byPackets: by === "packets", interval };
+}
+
+/**
+ * Run the top-talkers tool on an opened source until -c, --duration, Ctrl-C or end
+ * of file. Returns the exit code (0); errors after the start are rethrown once the
+ * whole-capture report is printed and the terminal restored.
+ *
+ * @example
+ * ```ts
+ * import { captureCli, main, parseCapture } from "./common.ts";
+ * import { openSource } from "../source/open.ts";
+ * import { runTop, TOP_OPTIONS, topCliOptions, topFlags } from "./top.ts";
+ * await main(async (started) => {
+ *   const cli = captureCli("topn", "Top talkers");
+ *   topCliOptions(cli);
+ *   const f = parseCapture(cli, ["lo", "--json", "-c", "100"], TOP_OPTIONS);
+ *   if (!f) return 0;
+ *   using s = await openSource(f, true);
+ *   started();
+ *   return await runTop(s, f, topFlags(f.raw));
+ * });
+ * ```
+ */
+export async function runTop(s: OpenedSource, f: CaptureFlags, t: TopFlags): Promise<number> {
+  const screen = f.json || !s.live ? null : new Screen(1);
+  const status = new StatusLine(screen?.tty ? false : undefined);
+  const ctx = { source: s.name, byPackets: t.byPackets };
+  const session = new TopSession({
+    n: t.n,
+    byPackets: t.byPackets,
+    interval: t.interval,
+    packetTime: !s.live,
+    onInterval: (r: TopReport) => {
+      if (f.json) {
+        status.clear();
+        writeOut(JSON.stringify(r) + "\n");
+      } else if (screen) {
+        const w = session.whole;
+        const total = {
+          packets: w.packets + r.totals.packets,
+          bytes: w.bytes + r.totals.bytes,
+          dropped: lastDropped,
+        };
+        screen.draw(renderTop(r, { ...ctx, total }));
+      }
+    },
+  });
+  let lastDropped = 0;
+  const dropped = () => (lastDropped = s.ring ? s.ring.stats().dropped : 0);
+  const now = () => Date.now() / 1000;
+  if (s.live) session.begin(now());
+  let failure: unknown = undefined; // the source failed: the whole-capture table first, then the error
+  let seconds = 0;
+  try {
+    const end = await run(s.src, (p) => session.add(p), {
+      count: f.count,
+      duration: f.duration,
+      tickMs: s.live ? t.interval * 1000 : 1000,
+      onTick: (sec) => {
+        if (s.live) session.tick(now(), dropped());
+        const st = s.src.stats();
+        status.show(
+          `${s.name}: ${fmt(st.packets)} pkts ${fmt(st.bytes)} bytes ${fmt(st.dropped)} dropped  ${
+            fmt(sec)
+          } s`,
+        );
+      },
+      returnErrors: true,
+    });
+    seconds = end.seconds;
+    failure = end.error;
+  } finally {
+    status.clear();
+    screen?.close();
+  }
+  let stats = {
+    packets: session.whole.packets + session.current.packets,
+    dropped: lastDropped,
+    filtered: 0,
+    bytes: 0,
+  };
+  try {
+    stats = s.src.stats();
+  } catch {
+    stats.bytes = session.whole.bytes + session.current.bytes; // the interface is gone: what was read
+  }
+  const whole = session.finish(now(), stats.dropped);
+  if (f.json) {
+    const counters = {
+      packets: stats.packets,
+      dropped: stats.dropped,
+      filtered: stats.filtered,
+      bytes: stats.bytes,
+    };
+    writeOut(JSON.stringify({ ...whole, ...counters, seconds: +seconds.toFixed(6) }) + "\n");
+  } else {
+    writeOut(renderTop(whole, { ...ctx, title: s.live ? "whole capture" : "whole file" }).join("\n") + "\n");
+  }
+  if (failure !== undefined) throw failure;
+  return 0;
+}

@@ -1,0 +1,285 @@
+/**
+ * `Ring`: a live capture on one interface, read straight out of the
+ * memory-mapped ring (the public class; `ring.ts` beside it is its entry point).
+ *
+ * `Ring.open()` validates options, opens the capture in libring, maps the
+ * ring ONCE as one ArrayBuffer and picks the reader that matches the ring's
+ * layout (AF_PACKET TPACKET_V3 blocks: ring_v3.ts; the ringcap module's
+ * slots: ring_slots.ts). Reading a packet is plain memory access: no copy,
+ * no FFI call, no allocation — `next()` returns one reused `Packet`, valid
+ * until the next `next()`.
+ *
+ * Waiting for packets (`await ring.wait()`) is the only FFI call in a read
+ * loop, made once per empty ring, never per packet.
+ *
+ * @example
+ * ```ts
+ * import { Ring } from "./ring.ts";
+ * using ring = await Ring.open("eth0", { snaplen: 128 });
+ * let n = 0;
+ * while (n < 1000) {
+ *   for (let p = ring.next(); p; p = ring.next()) n++;
+ *   await ring.wait(100);
+ * }
+ * console.log(ring.stats());
+ * ```
+ */
+import { type Native, native, OPTS, OPTS_SIZE } from "./ffi.ts";
+import { RingError, unwrap } from "./errors.ts";
+import type { CaptureStats, Packet, PacketSource } from "../../packet.ts";
+import { PacketBatch } from "../../batch.ts";
+
+/** How the reader waits when the ring is empty (the paper's three modes). */
+export type WaitMode = "poll" | "busy" | "adaptive";
+const WAIT_MODES: Record<WaitMode, number> = { poll: 0, busy: 1, adaptive: 2 };
+const BACKENDS = { auto: 0, ring: 1, packet: 2 } as const;
+
+/** Options of `Ring.open`. Every one is validated; a bad one throws RingError EINVAL. */
+export interface RingOptions {
+  /** Bytes kept per packet (tcpdump -s), 1..262144; default 65535. */
+  snaplen?: number;
+  /** Ring memory in MiB (--ring-mb); default 64. */
+  ringMb?: number;
+  /** Ring memory in bytes (overrides ringMb; for tiny test rings). */
+  ringBytes?: number;
+  /** TPACKET_V3 block size in bytes (multiple of 4096); default from the ring size. */
+  blockBytes?: number;
+  /** TPACKET_V3 block retire timeout (ms): bounds latency at low rates; default 10. */
+  timeoutMs?: number;
+  /** Wait mode (--wait); default "poll". */
+  wait?: WaitMode;
+  /** Keep 1 packet in N, in the kernel (--sampling); default 1 (all). */
+  sampling?: number;
+  /** tcpdump filter expression, compiled by libpcap, run in the kernel. */
+  filter?: string;
+  /** Put the interface in promiscuous mode; default true (as tcpdump). */
+  promisc?: boolean;
+  /** Which direction to capture; default "both". */
+  direction?: "both" | "in" | "out";
+  /** Module only: captured packets do not reach the host stack. */
+  steal?: boolean;
+  /** Force a backend; default "auto" (or $RINGCAP_BACKEND). */
+  backend?: "auto" | "ring" | "packet";
+}
+
+/** Largest ring: the reader addresses it with 32-bit offsets (`>>> 2` into one Uint32Array). */
+export const MAX_RING_MB = 4095;
+
+function intOption(name: string, v: unknown, min: number, max: number): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v < min || v > max) {
+    throw new RingError("EINVAL", `${name} must be an integer from ${min} to ${max}, got ${String(v)}`);
+  }
+  return v;
+}
+
+/** Validate options and encode them as struct lr_opts. */
+export function encodeOptions(o: RingOptions): Uint8Array {
+  const buf = new Uint8Array(OPTS_SIZE);
+  const dv = new DataView(buf.buffer);
+  let ring = 64 * 2 ** 20;
+  if (o.ringBytes !== undefined) ring = intOption("ringBytes", o.ringBytes, 4096, MAX_RING_MB * 2 ** 20);
+  else if (o.ringMb !== undefined) {
+    if (typeof o.ringMb !== "number" || !(o.ringMb >= 1 / 256 && o.ringMb <= MAX_RING_MB)) {
+      throw new RingError(
+        "EINVAL",
+        `ring size (--ring-mb) must be a number from 0.004 to ${MAX_RING_MB}, got ${o.ringMb}`,
+      );
+    }
+    ring = Math.floor(o.ringMb * 2 ** 20);
+  }
+  dv.setBigUint64(OPTS.ring_bytes, BigInt(ring), true);
+  dv.setUint32(OPTS.snaplen, intOption("snaplen (-s)", o.snaplen ?? 65535, 1, 262144), true);
+  if (o.blockBytes !== undefined) {
+    const b = intOption("blockBytes", o.blockBytes, 4096, 1 << 30);
+    if (b % 4096) throw new RingError("EINVAL", `blockBytes must be a multiple of 4096, got ${b}`);
+    dv.setUint32(OPTS.block_bytes, b, true);
+  }
+  dv.setUint32(OPTS.timeout_ms, intOption("timeoutMs", o.timeoutMs ?? 10, 1, 60_000), true);
+  dv.setUint32(OPTS.sampling, intOption("sampling (--sampling)", o.sampling ?? 1, 1, 2 ** 31), true);
+  const wait = o.wait ?? "poll";
+  if (!(wait in WAIT_MODES)) {
+    throw new RingError("EINVAL", `wait mode (--wait) must be busy, poll or adaptive, got ${String(wait)}`);
+  }
+  dv.setUint32(OPTS.wait_mode, WAIT_MODES[wait], true);
+  const backend = o.backend ?? "auto";
+  if (!(backend in BACKENDS)) {
+    throw new RingError("EINVAL", `backend must be auto, ring or packet, got ${String(backend)}`);
+  }
+  dv.setUint32(OPTS.backend, BACKENDS[backend], true);
+  const dir = o.direction ?? "both";
+  if (dir !== "both" && dir !== "in" && dir !== "out") {
+    throw new RingError("EINVAL", `direction must be both, in or out, got ${String(dir)}`);
+  }
+  const flags = (o.promisc === false ? 1 : 0) | (o.steal ? 2 : 0) | (dir === "in" ? 4 : 0) |
+    (dir === "out" ? 8 : 0);
+  dv.setUint32(OPTS.flags, flags, true);
+  return buf;
+}
+
+/** The mapped ring and its description, handed to a reader subclass. */
+export interface Mapping {
+  lib: Native;
+  handle: number;
+  iface: string;
+  /** Layout values by key name (lr_layout_key), as numbers. */
+  layout: Record<string, number>;
+  buffer: ArrayBuffer;
+}
+
+type ReaderClass = new (m: Mapping) => Ring;
+const readers = new Map<number, ReaderClass>();
+const safetyNet = new FinalizationRegistry<{ lib: Native; handle: number }>((h) => {
+  h.lib.close(h.handle);
+});
+
+/** A live capture. Open with `Ring.open`; read with `next()`; close with `close()` or `using`. */
+export abstract class Ring implements PacketSource, Disposable, AsyncIterable<PacketBatch> {
+  /** The interface name. */
+  readonly iface: string;
+  /** "packet" (AF_PACKET TPACKET_V3) or "ring" (the ringcap module). */
+  readonly backend: "packet" | "ring";
+  /** Layout values by name, as libring describes them. */
+  readonly layout: Readonly<Record<string, number>>;
+  /** Sum of wire lengths of the packets read so far. */
+  protected bytesRead = 0;
+  protected lib: Native;
+  protected handle: number;
+  #closed = false;
+  #stats = new BigUint64Array(5);
+  #token = {};
+
+  /** Register the reader class for a layout kind (1 = TPACKET_V3, 2 = slots). */
+  static register(kind: number, cls: ReaderClass): void {
+    readers.set(kind, cls);
+  }
+
+  /**
+   * Open a capture on `iface`. Throws RingError: ENODEV (no such interface),
+   * EPERM (no CAP_NET_RAW), EINVAL (bad option), EBADMSG (bad filter), ENOMEM.
+   */
+  static async open(iface: string, options: RingOptions = {}): Promise<Ring> {
+    if (typeof iface !== "string" || !iface) {
+      throw new RingError("ENODEV", "no interface given: pass one (e.g. eth0; see `ip link`)");
+    }
+    const opts = encodeOptions(options);
+    const lib = await native();
+    const filter = options.filter ?? "";
+    const handle = unwrap(lib.open(iface, opts, filter), filter ? `${iface} '${filter}'` : iface, lib);
+    try {
+      const keys = lib.layoutKeys();
+      const vals = new BigUint64Array(keys.length);
+      unwrap(lib.layoutGet(handle, vals), iface, lib);
+      const layout: Record<string, number> = {};
+      keys.forEach((k, i) => (layout[k] = k === "base" ? 0 : Number(vals[i])));
+      const base = vals[keys.indexOf("base")];
+      const cls = readers.get(layout.kind);
+      if (!cls) throw new RingError("EPROTONOSUPPORT", `no reader for ring layout kind ${layout.kind}`);
+      let buffer: ArrayBuffer;
+      try {
+        buffer = lib.view(base, layout.size);
+      } catch (e) {
+        throw new RingError(
+          "ENOMEM",
+          `${iface}: cannot map a ${layout.size}-byte ring in this runtime (${e}): use a smaller --ring-mb`,
+        );
+      }
+      return new cls({ lib, handle, iface, layout, buffer });
+    } catch (e) {
+      lib.close(handle);
+      throw e;
+    }
+  }
+
+  protected constructor(m: Mapping) {
+    this.iface = m.iface;
+    this.lib = m.lib;
+    this.handle = m.handle;
+    this.layout = m.layout;
+    this.backend = m.lib.backend(m.handle) === 1 ? "ring" : "packet";
+    safetyNet.register(this, { lib: m.lib, handle: m.handle }, this.#token);
+  }
+
+  /** The next ready packet (reused object, valid until the next call), or null if none is ready. */
+  abstract next(): Packet | null;
+  /** True when `next()` would return a packet. */
+  abstract ready(): boolean;
+  /** The block/slot index the reader waits on (for lr_wait). */
+  protected abstract cursor(): number;
+  /** Make every view unusable (called on close, before unmapping). */
+  protected abstract detach(): void;
+
+  /** True once closed. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Wait until packets are ready or `timeoutMs` passes (default 100 ms).
+   * Resolves true when ready. Throws RingError ENODEV/ENETDOWN when the
+   * interface goes away. Never blocks the event loop for long: under Bun the
+   * wait is cut into ≤ 50 ms slices with a turn of the event loop after each.
+   */
+  async wait(timeoutMs = 100): Promise<boolean> {
+    if (this.#closed) throw new RingError("EBADF", `${this.iface}: the capture is closed`);
+    if (this.ready()) return true;
+    const ms = Number.isFinite(timeoutMs) ? Math.max(0, Math.min(2 ** 31 - 1, Math.ceil(timeoutMs))) : 100;
+    const rc = await this.lib.wait(this.handle, this.cursor(), ms);
+    if (this.lib.runtime === "bun") await new Promise((r) => setImmediate(r));
+    if (this.#closed) return false;
+    unwrap(rc, this.iface, this.lib);
+    return this.ready();
+  }
+
+  /**
+   * Batches of ready packets (at most `maxPerBatch` each) until the ring is closed.
+   * One promise per batch, never per packet:
+   * `for await (const batch of ring) for (const p of batch) ...`
+   */
+  async *batches(maxPerBatch = 65536): AsyncGenerator<PacketBatch> {
+    const batch = new PacketBatch(this, maxPerBatch);
+    let spins = 0;
+    while (!this.#closed) {
+      if (!this.ready()) {
+        await this.wait(100);
+        continue;
+      }
+      if (batch.fill()) yield batch;
+      // let timers and signal handlers run during long bursts
+      if (++spins % 32 === 0) await new Promise((r) => setImmediate(r));
+    }
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<PacketBatch> {
+    return this.batches();
+  }
+
+  /** Counters since open (DESIGN.md names). `bytes` counts packets read. */
+  stats(): CaptureStats {
+    if (!this.#closed) unwrap(this.lib.stats(this.handle, this.#stats), this.iface, this.lib);
+    const s = this.#stats;
+    return { packets: Number(s[0]), dropped: Number(s[1]), filtered: Number(s[2]), bytes: this.bytesRead };
+  }
+
+  /** Close the capture and unmap the ring. Idempotent. Every Packet view becomes empty. */
+  close(): void {
+    if (this.#closed) return;
+    this.stats();
+    this.#closed = true;
+    this.detach();
+    safetyNet.unregister(this.#token);
+    this.lib.close(this.handle);
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** Detach an ArrayBuffer in place (its views read as empty) where the runtime allows. */
+export function detachBuffer(b: ArrayBuffer): void {
+  try {
+    (b as ArrayBuffer & { transfer?: (n: number) => ArrayBuffer }).transfer?.(0);
+  } catch {
+    // not detachable: the reader has already swapped its views for empty ones
+  }
+}

@@ -1,0 +1,145 @@
+/**
+ * `openSource(flags)`: the packet source a command line asks for — a live
+ * `Ring` on the interface (filter and sampling in the kernel), or with `-r FILE`
+ * a pcap/pcapng file read in constant memory with the filter (libpcap's, run
+ * in user space) and 1-in-N sampling applied. Either way the result is a
+ * `PacketSource` that `run()` reads; problems opening it are one-line errors
+ * (exit 2 through `main`).
+ *
+ * @example
+ * ```ts
+ * import { captureCli, main, parseCapture } from "../cli/common.ts";
+ * import { openSource } from "./open.ts";
+ * import { run } from "../run.ts";
+ * await main(async (started) => {
+ *   const cli = captureCli("n", "count").option("-r, --read <file>", "Read a capture file");
+ *   const f = parseCapture(cli, ["-r", "/tmp/x.pcap", "udp"], ["r", "read"]);
+ *   if (!f) return 0;
+ *   using s = await openSource(f);
+ *   started();
+ *   console.log((await run(s.src, () => {})).read);
+ * });
+ * ```
+ */
+import type { CaptureStats, Packet, PacketSource } from "../packet.ts";
+import { Ring } from "./live/ring.ts";
+import { BpfFilter } from "./live/filter.ts";
+import { openCaptureFile } from "./file/open.ts";
+import type { CaptureFileReader } from "./file/reader_base.ts";
+import { type CaptureFlags, ringOptions, UsageError } from "../cli/common.ts";
+
+/** An opened source and what the tools need to know about it. */
+export interface OpenedSource extends Disposable {
+  /** What run() reads. */
+  readonly src: PacketSource;
+  /** The interface or the file name (for headers and messages). */
+  readonly name: string;
+  /** A live capture (wall-clock intervals, drops) rather than a file. */
+  readonly live: boolean;
+  /** The live ring, when live. */
+  readonly ring?: Ring;
+  /** The file reader, when reading a file. */
+  readonly reader?: CaptureFileReader;
+  /** Link type of the packets (1 = Ethernet). */
+  readonly linkType: number;
+  /** Snap length of the capture (live: -s or 65535; file: the file's). */
+  readonly snaplen: number;
+  close(): void;
+}
+
+/** A file reader with the user's filter and 1-in-N sampling applied. */
+class FileSource implements PacketSource {
+  #packets = 0;
+  #bytes = 0;
+  #filtered = 0;
+  #seen = 0;
+
+  constructor(
+    readonly reader: CaptureFileReader,
+    readonly filter: BpfFilter | null,
+    readonly sampling: number,
+  ) {}
+
+  next(): Packet | null {
+    const r = this.reader, f = this.filter, n = this.sampling;
+    for (let p = r.next(); p; p = r.next()) {
+      if ((f && !f.matches(p)) || (n > 1 && this.#seen++ % n !== 0)) {
+        this.#filtered++;
+        continue;
+      }
+      this.#packets++;
+      this.#bytes += p.wirelen;
+      return p;
+    }
+    return null;
+  }
+
+  stats(): CaptureStats {
+    return { packets: this.#packets, dropped: 0, filtered: this.#filtered, bytes: this.#bytes };
+  }
+
+  close(): void {
+    this.filter?.close();
+    this.reader.close();
+  }
+}
+
+/**
+ * Open the source the flags name: `-r FILE` (or "-" for standard input) with
+ * the filter and sampling applied, else a live `Ring` on `flags.iface`.
+ * `ethernetOnly`: refuse files of another link type (tools that decode frames).
+ */
+export async function openSource(f: CaptureFlags, ethernetOnly = false): Promise<OpenedSource> {
+  if (f.read === undefined) {
+    const ring = await Ring.open(f.iface, ringOptions(f));
+    return {
+      src: ring,
+      ring,
+      name: f.iface,
+      live: true,
+      linkType: 1,
+      snaplen: f.snaplen ?? 65535,
+      close: () => ring.close(),
+      [Symbol.dispose]: () => ring.close(),
+    };
+  }
+  if (f.raw.interface !== undefined) throw new UsageError("give either -i IFACE or -r FILE, not both");
+  let reader: CaptureFileReader;
+  try {
+    reader = openCaptureFile(f.read);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    const why = code === "ENOENT"
+      ? "no such file"
+      : code === "EACCES"
+      ? "permission denied"
+      : code === "EISDIR"
+      ? "is a directory"
+      : (e as Error).message.replace(`${f.read}: `, "");
+    throw new UsageError(`${f.read}: ${why}: give -r a readable pcap or pcapng file`);
+  }
+  const linkType = reader.linkType < 0 ? 1 : reader.linkType;
+  let filter: BpfFilter | null = null;
+  try {
+    if (ethernetOnly && linkType !== 1) {
+      throw new UsageError(
+        `${f.read}: link type ${linkType} is not Ethernet (1); only Ethernet files are decoded`,
+      );
+    }
+    if (f.filter) filter = await BpfFilter.compile(f.filter, reader.snaplen, linkType);
+  } catch (e) {
+    reader.close();
+    throw e;
+  }
+  const src = new FileSource(reader, filter, f.sampling);
+  return {
+    src,
+    reader,
+    name: f.read === "-" ? "stdin" : f.read,
+    live: false,
+    linkType,
+    snaplen: reader.snaplen,
+    close: () => src.close(),
+    [Symbol.dispose]: () => src.close(),
+  };
+}
