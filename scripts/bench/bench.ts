@@ -15,6 +15,13 @@
  *   rate     % captured vs offered rate (the paper's Figure 1)
  * Output: a table on stdout, build/bench/results.json, build/bench/*.svg.
  * Needs root (namespaces), trafgen (netsniff-ng), tcpdump, ethtool, gcc.
+ *
+ * Every mode ends by itself (exit 0) and leaves nothing behind: each process it
+ * starts (contenders, the probe's dummy collector, wrappers) is stopped with
+ * its descendants before the namespaces are removed. Ctrl-C or SIGTERM stops
+ * the measurement in progress, prints what was measured so far and exits 0 the
+ * same way; a second signal exits at once (130). A contender that fails is
+ * reported on stderr and left out; the run goes on.
  */
 import { spawnSync } from "node:child_process";
 import { cpus } from "node:os";
@@ -32,7 +39,7 @@ import {
   trafgen,
   txframes,
 } from "./net.ts";
-import { killAll, Proc, sleep } from "./proc.ts";
+import { killAll, Proc, sleep, stopAll } from "./proc.ts";
 import { median, quantile, summary } from "./stats.ts";
 import { writePlots } from "./svg.ts";
 
@@ -71,7 +78,7 @@ function plan(argv: string[]): { p: Plan; out: string } {
     ? {
       mode,
       sections: ["drain", "live", "latency"],
-      contenders: ["pcount-bun", "cread", "tcpdump"],
+      contenders: ["pcount-bun", "cread", "tcpdump", "nprobe-bun"], // the probe (and its collector) when present
       drain: { sizes: [64], ringMb: 256, frames: 300_000, warm: 0, reps: 1, recvfromFrames: 0 },
       live: { sizes: [64], setups: ["plain"], frames: 200_000, reps: 1 },
       cpu: { rate: 20_000, seconds: 1, reps: 1, readers: ["cread"] },
@@ -192,19 +199,46 @@ const net = new BenchNet();
 /** UDP port of the dummy flow collector (nprobe's -n 127.0.0.1:PORT) in the rx namespace. */
 const SINK_PORT = 2055;
 let sink: Proc | undefined;
+/** Set by SIGINT/SIGTERM: every section stops before its next measurement. */
+let interrupted = false;
 
-/** (Re)create the namespaces; start the dummy collector when the probe runs. */
-async function setupNet(rps: boolean, contenders: string[]): Promise<void> {
+/** Stop the dummy collector (it lives in the rx namespace: it goes before the namespace does). */
+async function stopSink(): Promise<void> {
   if (sink) await sink.stop("SIGKILL");
   sink = undefined;
+}
+
+/**
+ * (Re)create the namespaces for a section; start the dummy collector when the
+ * probe is among `contenders`. Every section goes through here, so the
+ * collector never outlives the namespaces it was started in.
+ */
+async function setupNet(rps: boolean, contenders: string[]): Promise<void> {
+  await stopSink();
   net.setup(rps);
   if (contenders.some((c) => c.startsWith("nprobe"))) {
     const js =
       `require("node:dgram").createSocket("udp4").on("message", () => {}).bind(${SINK_PORT}, "127.0.0.1", () => console.log("bound"))`;
     sink = new Proc(["ip", "netns", "exec", net.rxNs, BUN, "-e", js]);
-    await sink.until(() => sink!.stdout.includes("bound"), 5000);
+    if (!(await sink.until(() => sink!.stdout.includes("bound"), 5000))) {
+      log(`  ! the probe's dummy collector did not start: ${sink.stderr.trim().slice(-300)}`);
+    }
   }
 }
+
+/** End of the run (normal, error or signal): every process stopped and waited for, then the namespaces removed. */
+let shutdownDone: Promise<void> | undefined;
+function shutdown(): Promise<void> {
+  return shutdownDone ??= (async () => {
+    await stopSink();
+    await stopAll();
+    net.teardown();
+  })();
+}
+/** A failed measurement, unless it failed because the run was interrupted. */
+const fail = (s: string) => {
+  if (!interrupted) log(s);
+};
 const log = (s: string) => process.stderr.write(s + "\n");
 const SHIM = join(BIN, "sndbuf_shim.so");
 
@@ -346,7 +380,7 @@ async function drainOne(
       readMpps: frames / readS / 1e6,
     };
   } catch (e) {
-    log(`  ! drain ${c.name} ${size} B: ${(e as Error).message}`);
+    fail(`  ! drain ${c.name} ${size} B: ${(e as Error).message}`);
     return null;
   } finally {
     await w.stop("SIGKILL", 5000);
@@ -364,8 +398,9 @@ async function drain(p: Plan, R: Results): Promise<void> {
       for (const c of rotate(cs, rep)) {
         const frames = c.name === "recvfrom" ? p.drain.recvfromFrames : p.drain.frames;
         if (!frames) continue;
+        if (interrupted) return;
         const r = await drainOne(c, size, frames, c.mmap ? p.drain.warm : 0, rep);
-        if (r) {
+        if (r && !interrupted) {
           R.drain.push(r);
           log(
             `  drain ${size} B ${c.name.padEnd(12)} ${r.mpps.toFixed(2)} Mpps to exit (${
@@ -441,7 +476,7 @@ async function liveOne(
       ...(o.wait ? { wait: o.wait } : {}),
     };
   } catch (e) {
-    log(`  ! live ${c.name} ${o.setup} ${o.size} B: ${(e as Error).message}`);
+    fail(`  ! live ${c.name} ${o.setup} ${o.size} B: ${(e as Error).message}`);
     if (p) await p.stop("SIGKILL");
     return null;
   }
@@ -454,8 +489,9 @@ async function live(p: Plan, R: Results): Promise<void> {
     for (const size of p.live.sizes) {
       for (let rep = 0; rep < p.live.reps; rep++) {
         for (const c of rotate(cs, rep)) {
+          if (interrupted) return;
           const r = await liveOne(c, { setup, size, frames: p.live.frames, rate: 0, rep });
-          if (r) {
+          if (r && !interrupted) {
             R.live.push(r);
             log(
               `  live ${setup} ${size} B ${c.name.padEnd(12)} ${r.pct.toFixed(2)} % of ${r.sent} at ${
@@ -472,12 +508,13 @@ async function live(p: Plan, R: Results): Promise<void> {
 // ---------------------------------------------------------------- cpu per wait mode
 
 async function cpuModes(p: Plan, R: Results): Promise<void> {
-  net.setup(false);
+  await setupNet(false, p.cpu.readers);
   const cs = available().filter((c) => p.cpu.readers.includes(c.name));
   const modes: Wait[] = ["poll", "adaptive", "busy"];
   for (let rep = 0; rep < p.cpu.reps; rep++) {
     for (const wait of modes) {
       for (const c of rotate(cs, rep)) {
+        if (interrupted) return;
         const r = await liveOne(c, {
           setup: "plain",
           size: 64,
@@ -487,7 +524,7 @@ async function cpuModes(p: Plan, R: Results): Promise<void> {
           wait,
           seconds: p.cpu.seconds,
         });
-        if (r) {
+        if (r && !interrupted) {
           R.cpu.push(r);
           log(
             `  cpu ${wait.padEnd(8)} ${c.name.padEnd(12)} ${r.cpuPct.toFixed(1)} % cpu, ${
@@ -521,11 +558,12 @@ function latencyArgv(reader: string, wait: Wait, count: number): string[] {
 }
 
 async function latency(p: Plan, R: Results): Promise<void> {
-  net.setup(false);
+  await setupNet(false, p.latency.readers);
   const modes: Wait[] = ["poll", "adaptive", "busy"];
   const fake = { name: "lat", mmap: true } as Contender;
   for (const wait of modes) {
     for (const reader of p.latency.readers) {
+      if (interrupted) return;
       let proc: Proc | undefined;
       try {
         proc = await startCapture(fake, latencyArgv(reader, wait, p.latency.packets), false);
@@ -535,6 +573,7 @@ async function latency(p: Plan, R: Results): Promise<void> {
         const j = JSON.parse(proc.stdout.trim().split("\n").pop() ?? "{}");
         const xs: number[] = j.lat_us ?? [];
         if (!xs.length) throw new Error(`no samples: ${proc.stderr.trim().slice(-300)}`);
+        if (interrupted) return;
         const row: LatencyRow = {
           reader,
           wait,
@@ -551,7 +590,7 @@ async function latency(p: Plan, R: Results): Promise<void> {
           } median ${row.medianUs} us, p99 ${row.p99Us} us (${xs.length} packets)`,
         );
       } catch (e) {
-        log(`  ! latency ${reader} ${wait}: ${(e as Error).message}`);
+        fail(`  ! latency ${reader} ${wait}: ${(e as Error).message}`);
         if (proc) await proc.stop("SIGKILL");
       }
     }
@@ -566,6 +605,7 @@ async function rateSweep(p: Plan, R: Results): Promise<void> {
   let k = 0;
   for (const rate of p.rate.rates) {
     for (const c of rotate(cs, k++)) {
+      if (interrupted) return;
       // about 2 s of traffic per point (p.rate.frames at max rate)
       const r = await liveOne(c, {
         setup: "plain",
@@ -574,7 +614,7 @@ async function rateSweep(p: Plan, R: Results): Promise<void> {
         rate,
         rep: 0,
       });
-      if (r) {
+      if (r && !interrupted) {
         R.rate.push(r);
         log(
           `  rate ${rate ? `${rate / 1000} kpps` : "max"} ${c.name.padEnd(12)} ${r.pct.toFixed(2)} % at ${
@@ -599,6 +639,8 @@ export interface Results {
   latency: LatencyRow[];
   rate: LiveRow[];
   summary?: Record<string, unknown>;
+  /** Set when SIGINT/SIGTERM cut the run short: the rows are what was measured until then. */
+  interrupted?: boolean;
 }
 
 function versions(): { bun: string; deno: string } {
@@ -800,19 +842,25 @@ async function main(): Promise<number> {
   const { p, out } = plan(argv);
   OUT = out;
   mkdirSync(OUT, { recursive: true });
-  buildTools();
-  removeStale();
-  const cleanup = () => {
+  // last resort if the runtime exits some other way: synchronous, no waiting
+  process.on("exit", () => {
     killAll();
     net.teardown();
-  };
-  process.on("exit", cleanup);
+  });
   for (const sig of ["SIGINT", "SIGTERM"] as const) {
     process.on(sig, () => {
-      cleanup();
-      process.exit(130);
+      if (interrupted) { // a second signal: no more waiting
+        killAll();
+        net.teardown();
+        process.exit(130);
+      }
+      interrupted = true;
+      log(`bench: interrupted (${sig}): stopping; the results so far follow`);
+      killAll(); // the measurement in progress ends now; the sections stop before the next
     });
   }
+  buildTools();
+  removeStale();
   const R: Results = {
     date: new Date().toISOString(),
     machine: {
@@ -833,6 +881,7 @@ async function main(): Promise<number> {
   log(`bench: ${p.mode}: ${p.sections.join(", ")}; contenders ${p.contenders.join(", ")}`);
   try {
     for (const s of p.sections) {
+      if (interrupted) break;
       log(`== ${s}`);
       if (s === "drain") await drain(p, R);
       if (s === "live") await live(p, R);
@@ -841,8 +890,9 @@ async function main(): Promise<number> {
       if (s === "rate") await rateSweep(p, R);
     }
   } finally {
-    net.teardown();
+    await shutdown();
   }
+  if (interrupted) R.interrupted = true;
   R.summary = summarize(R);
   const file = join(OUT, "results.json");
   writeFileSync(file, JSON.stringify(R, null, 1) + "\n");
@@ -851,9 +901,17 @@ async function main(): Promise<number> {
   console.log(
     `\nresults: ${file}${svgs.length ? `; plots: ${svgs.join(", ")}` : ""} (${
       ((Date.now() - t0) / 1000).toFixed(0)
-    } s)`,
+    } s${interrupted ? ", interrupted: partial" : ""})`,
   );
   return 0;
 }
 
-process.exitCode = await main();
+let code: number;
+try {
+  code = await main();
+} catch (e) {
+  console.error(`bench: ${(e as Error).message}`);
+  code = 1;
+}
+await shutdown(); // already done after the sections; also after an early error
+process.exit(code); // nothing may keep the run alive past its end
