@@ -51,6 +51,13 @@ enum lr_backend {
 #define LR_F_STEAL       0x2u /* module only: captured packets do not reach the stack */
 #define LR_F_RX_ONLY     0x4u /* only packets received by the interface */
 #define LR_F_TX_ONLY     0x8u /* only packets sent by the interface */
+#define LR_F_PAUSED     0x10u /* open with a drop-all program attached: nothing
+				 is captured until lr_start() (a start barrier
+				 for fanout groups). The filter, sampling and
+				 snaplen program is still compiled at open (its
+				 errors surface there) and kept in the handle.
+				 Module backend: frames refused while paused
+				 count as filtered (and seen). */
 
 /* Options for lr_open(). Zero means "default" for every field. Fixed-width
  * fields only (no pointers), so FFI callers fill it as 40 bytes. */
@@ -73,6 +80,56 @@ _Static_assert(sizeof(struct lr_opts) == 40, "lr_opts is ABI: lib/source/live/ff
  * -ENOMEM ring too large, -EPROTONOSUPPORT forced backend missing,
  * -EBADMSG the filter did not compile (lr_error() has libpcap's message). */
 int lr_open(const char *dev, const struct lr_opts *opts, const char *filter);
+
+/* End the pause of a handle opened with LR_F_PAUSED: attach its real
+ * program (SO_ATTACH_FILTER replaces the drop-all one atomically: no frame
+ * is missed or seen twice by the switch). 0, or -errno; a no-op returning 0
+ * if the handle is not paused (or was started already). */
+int lr_start(int h);
+
+/*
+ * Fanout groups (AF_PACKET PACKET_FANOUT): several captures on the same
+ * interface share its traffic, each frame goes to exactly one member.
+ * Modes (same numbers as the kernel's PACKET_FANOUT_*):
+ */
+enum lr_fanout_mode {
+	LR_FANOUT_HASH = 0,     /* the kernel's symmetric flow hash: both directions
+				   of a flow go to one member (IPv4 fragments hash
+				   without ports, so a datagram's fragments stay
+				   together but may part from its flow) */
+	LR_FANOUT_LB = 1,       /* round robin */
+	LR_FANOUT_CPU = 2,      /* by the CPU that received the frame */
+	LR_FANOUT_ROLLOVER = 3, /* fill one member, move on when its ring is full */
+	LR_FANOUT_RANDOM = 4,   /* random member */
+	LR_FANOUT_QM = 5,       /* by the NIC's receive queue (skb queue mapping) */
+};
+/* lr_fanout() flags */
+#define LR_FANOUT_DEFRAG 0x1u /* reassemble IPv4 fragments before choosing the
+				 member (PACKET_FANOUT_FLAG_DEFRAG): members then
+				 receive reassembled datagrams, not the wire
+				 frames, so packets/bytes count datagrams. Off by
+				 default. */
+
+/* Join handle h (AF_PACKET, after lr_open; best opened with LR_F_PAUSED and
+ * started once every member joined, so no member sees a frame alone) to a
+ * fanout group of its network namespace.
+ *   group_id 0: the kernel allocates a unique id (PACKET_FANOUT_FLAG_UNIQUEID);
+ *   group_id 1..65535: join that group, or create it if no group has that id.
+ *   mode: enum lr_fanout_mode; flags: LR_FANOUT_*.
+ *   max_members: group size, fixed when the group is created (1..65536;
+ *     0 = the kernel's default, 256). Joiners pass 0 or the same number.
+ *     Needs Linux >= 5.9 (struct fanout_args); on older kernels it is
+ *     ignored and every group holds up to 256 members.
+ * Every member must use the same interface, mode, flags and direction (a
+ * handle opened with LR_F_RX_ONLY makes the group ignore outgoing frames,
+ * PACKET_FANOUT_FLAG_IGNORE_OUTGOING). Returns the group id (>= 0) or -errno,
+ * with lr_error() saying what to change:
+ *   -EINVAL unknown mode/flags, group id or size out of range, or the group
+ *           exists with another mode, flags, size or interface;
+ *   -ENOSPC the group is full; -EALREADY h already joined a group;
+ *   -ENXIO / -ENETDOWN h is not bound to a running interface;
+ *   -EOPNOTSUPP the ringcap module backend (no fanout groups yet). */
+int lr_fanout(int h, uint32_t group_id, uint32_t mode, uint32_t flags, uint32_t max_members);
 
 /* Layout: a self-describing list of (key, value) pairs the reader needs
  * (base address, sizes, geometry, field offsets from offsetof). Keys are

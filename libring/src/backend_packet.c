@@ -9,22 +9,38 @@
  * half-written block. Same sequence as libpcap's pcap-linux.c:
  * socket(proto 0) → TPACKET_V3 → filter → RX ring → mmap → bind(ETH_P_ALL)
  * so no packet of another interface slips in before the bind.
+ *
+ * Fanout groups (lr_fanout): PACKET_FANOUT after the bind. The kernel
+ * cannot tell a joiner what the existing group looks like, so the groups
+ * this process's handles are in are remembered here (id, mode, flags, size,
+ * interface, per network namespace): a refused join then says exactly what
+ * differs. Joins of other processes' groups get the general message.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <net/if.h>
+#include <pthread.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "internal.h"
 
 #ifndef PACKET_IGNORE_OUTGOING
 #define PACKET_IGNORE_OUTGOING 23
+#endif
+#ifndef PACKET_FANOUT_FLAG_IGNORE_OUTGOING
+#define PACKET_FANOUT_FLAG_IGNORE_OUTGOING 0x4000
 #endif
 
 static int packet_open(struct lr_handle *h, const char *dev, int ifindex,
@@ -164,10 +180,292 @@ static int packet_stats(struct lr_handle *h)
 	return 0;
 }
 
+/* lr_start: the real program replaces the drop-all one in one setsockopt. */
+static int packet_start(struct lr_handle *h, const struct sock_fprog *prog)
+{
+	int err;
+	if (setsockopt(h->fd, SOL_SOCKET, SO_ATTACH_FILTER, prog, sizeof(*prog)) < 0) {
+		err = -errno;
+		lri_set_error("attaching the filter: %s", strerror(errno));
+		return err;
+	}
+	return 0;
+}
+
+/* ---- fanout groups ---- */
+
+/* struct fanout_args of Linux >= 5.9, spelled here so older headers build. */
+struct lri_fanout_args {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint16_t id;
+	uint16_t type_flags;
+#else
+	uint16_t type_flags;
+	uint16_t id;
+#endif
+	uint32_t max_num_members;
+};
+
+#define LR_MAX_GROUPS 1024
+#define LR_FANOUT_LEGACY_MAX 256u /* the group size before 5.9, and the default since */
+
+/* A fanout group some handle of this process is in. */
+struct group {
+	uint64_t netns; /* inode of the network namespace: ids are per namespace */
+	uint32_t id, mode, flags, rx_only, max_members;
+	int ifindex;
+	int refs; /* handles of this process in it; 0 = free entry */
+};
+static struct group groups[LR_MAX_GROUPS];
+static pthread_mutex_t groups_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const char *const mode_names[] = {"hash", "lb", "cpu", "rollover", "random", "qm"};
+
+static uint64_t netns_ino(void)
+{
+	struct stat st;
+	if (stat("/proc/thread-self/ns/net", &st) < 0 && stat("/proc/self/ns/net", &st) < 0)
+		return 0;
+	return (uint64_t)st.st_ino;
+}
+
+/* Linux >= 5.9 takes struct fanout_args (with the group size). */
+static int kernel_has_fanout_args(void)
+{
+	struct utsname u;
+	int major = 0, minor = 0;
+	if (uname(&u) < 0 || sscanf(u.release, "%d.%d", &major, &minor) != 2)
+		return 1;
+	return major > 5 || (major == 5 && minor >= 9);
+}
+
+static struct group *group_find(uint64_t netns, uint32_t id)
+{
+	for (int i = 0; i < LR_MAX_GROUPS; i++)
+		if (groups[i].refs && groups[i].netns == netns && groups[i].id == id)
+			return &groups[i];
+	return NULL;
+}
+
+static const char *ifname(int ifindex, char *buf)
+{
+	if (!if_indextoname((unsigned)ifindex, buf))
+		snprintf(buf, IF_NAMESIZE, "ifindex %d", ifindex);
+	return buf;
+}
+
+static int iface_up(int ifindex)
+{
+	struct ifreq ifr = {0};
+	int fd, up = 1;
+	if (!if_indextoname((unsigned)ifindex, ifr.ifr_name))
+		return 0;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 1;
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0)
+		up = (ifr.ifr_flags & IFF_UP) != 0;
+	close(fd);
+	return up;
+}
+
+/* "lb+defrag+rx-only": a group's options in words. */
+static void describe(char *buf, size_t n, uint32_t mode, uint32_t flags, uint32_t rx_only)
+{
+	snprintf(buf, n, "%s%s%s", mode_names[mode], flags & LR_FANOUT_DEFRAG ? "+defrag" : "",
+		 rx_only ? "+rx-only" : "");
+}
+
+/* One clear line for a refused join. Returns the errno to report. */
+static int fanout_explain(struct lr_handle *h, int err, const struct group *g, uint32_t id,
+			  uint32_t mode, uint32_t flags, uint32_t rx_only, uint32_t max)
+{
+	char a[96], b[96], n1[IF_NAMESIZE], n2[IF_NAMESIZE];
+
+	switch (err) {
+	case -EINVAL:
+		if (g && g->ifindex != h->ifindex) {
+			lri_set_error("fanout group %u captures on %s, not %s: every member must open the "
+				      "same interface", id, ifname(g->ifindex, n1), ifname(h->ifindex, n2));
+			return err;
+		}
+		if (g && (g->mode != mode || g->flags != flags || g->rx_only != rx_only)) {
+			describe(a, sizeof(a), g->mode, g->flags, g->rx_only);
+			describe(b, sizeof(b), mode, flags, rx_only);
+			lri_set_error("fanout group %u exists with another mode or flags (%s, not %s): "
+				      "use the same --fanout on every member", id, a, b);
+			return err;
+		}
+		if (g && max && max != g->max_members) {
+			lri_set_error("fanout group %u was made for %u members, not %u: give every member "
+				      "the same size (or 0)", id, g->max_members, max);
+			return err;
+		}
+		if (!iface_up(h->ifindex)) { /* older kernels refuse a member that is down */
+			lri_set_error("%s is down: a fanout member must capture on an interface that is up",
+				      ifname(h->ifindex, n1));
+			return -ENETDOWN;
+		}
+		if (!id) {
+			lri_set_error("the kernel refused a new fanout group (%s, %u members): %s",
+				      mode_names[mode], max, strerror(-err));
+			return err;
+		}
+		lri_set_error("fanout group %u exists with another mode or flags (or another size or "
+			      "interface): use the same --fanout on every member", id);
+		return err;
+	case -ENOSPC:
+		if (g || max)
+			lri_set_error("fanout group %u is full (%u members): create it with more "
+				      "members, or start fewer", id, g ? g->max_members : max);
+		else
+			lri_set_error("fanout group %u is full: create it with more members, or "
+				      "start fewer", id);
+		return err;
+	case -ENXIO:
+	case -ENETDOWN:
+		lri_set_error("%s: a fanout member must be bound to an interface that is up",
+			      ifname(h->ifindex, n1));
+		return err;
+	case -ENOMEM:
+		if (id)
+			lri_set_error("no memory for fanout group %u", id);
+		else
+			lri_set_error("the kernel has no free fanout group id left");
+		return err;
+	default:
+		lri_set_error("joining fanout group %u: %s", id, strerror(-err));
+		return err;
+	}
+}
+
+/* PACKET_FANOUT on fd: struct fanout_args where the kernel has it, else the
+ * int form (no group size: groups hold up to 256). 0 or -1 with errno. */
+static int fanout_join(int fd, uint32_t id, uint16_t type_flags, uint32_t max)
+{
+	int val = (int)(id | (uint32_t)type_flags << 16);
+	if (kernel_has_fanout_args()) {
+		struct lri_fanout_args a = {.id = (uint16_t)id, .type_flags = type_flags,
+					    .max_num_members = max};
+		return setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &a, sizeof(a));
+	}
+	return setsockopt(fd, SOL_PACKET, PACKET_FANOUT, &val, sizeof(val));
+}
+
+/*
+ * The kernel hands out unique ids from one counter that starts at 0 (the
+ * first group after boot gets id 0) and wraps after 65535; but 0 means
+ * "allocate" in lr_fanout. So a throwaway socket (bound to the same
+ * interface, drop-all program, alone in its group) takes the allocation
+ * first; while it lives the id it got is taken, and the handle's allocation
+ * gets a later one. If it got 65535, the next would be 0: a second one takes
+ * that. Returns the socket (close it after the handle joined) or -1.
+ */
+static int id_placeholder(int ifindex, uint32_t *id)
+{
+	struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
+				  .sll_ifindex = ifindex};
+	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0), val = 0;
+	socklen_t len = sizeof(val);
+
+	if (fd < 0)
+		return -1;
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &lri_drop_all, sizeof(lri_drop_all)) < 0 ||
+	    bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0 ||
+	    fanout_join(fd, 0, PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_UNIQUEID, 1) < 0 ||
+	    getsockopt(fd, SOL_PACKET, PACKET_FANOUT, &val, &len) < 0) {
+		close(fd);
+		return -1;
+	}
+	*id = (uint32_t)val & 0xffff;
+	return fd;
+}
+
+static int packet_fanout(struct lr_handle *h, uint32_t id, uint32_t mode, uint32_t flags,
+			 uint32_t max)
+{
+	uint32_t rx_only = (h->flags & LR_F_RX_ONLY) != 0, got;
+	uint16_t tf = (uint16_t)mode;
+	uint64_t netns = netns_ino();
+	struct group *g = NULL;
+	socklen_t len = sizeof(int);
+	int rc, err, val = 0, hold[2] = {-1, -1};
+	uint32_t held_id = 0;
+
+	if (flags & LR_FANOUT_DEFRAG)
+		tf |= PACKET_FANOUT_FLAG_DEFRAG;
+	if (rx_only) /* the socket's own PACKET_IGNORE_OUTGOING is off once in a group */
+		tf |= PACKET_FANOUT_FLAG_IGNORE_OUTGOING;
+	if (!id)
+		tf |= PACKET_FANOUT_FLAG_UNIQUEID;
+
+	/* held across the join so lookups see this process's groups consistently */
+	pthread_mutex_lock(&groups_lock);
+	if (!id) {
+		hold[0] = id_placeholder(h->ifindex, &held_id);
+		if (hold[0] >= 0 && held_id == 65535)
+			hold[1] = id_placeholder(h->ifindex, &held_id);
+	}
+	rc = fanout_join(h->fd, id, tf, max);
+	if (rc < 0) {
+		err = fanout_explain(h, -errno, id ? group_find(netns, id) : NULL, id, mode, flags,
+				     rx_only, max);
+		goto out;
+	}
+	if (getsockopt(h->fd, SOL_PACKET, PACKET_FANOUT, &val, &len) < 0) {
+		err = -errno;
+		lri_set_error("reading the fanout group id: %s", strerror(errno));
+		goto out;
+	}
+	got = (uint32_t)val & 0xffff;
+	if (!id && !got) { /* only if other allocations raced the placeholders */
+		lri_set_error("the kernel gave this capture fanout group id 0, which members cannot "
+			      "name: close it and open again");
+		err = -EAGAIN;
+		goto out;
+	}
+	g = group_find(netns, got);
+	if (!g) {
+		for (int i = 0; i < LR_MAX_GROUPS && !g; i++)
+			if (!groups[i].refs)
+				g = &groups[i];
+		if (g) /* else: not remembered, errors of later joins are less precise */
+			*g = (struct group){.netns = netns, .id = got, .mode = mode, .flags = flags,
+					    .rx_only = rx_only, .ifindex = h->ifindex,
+					    .max_members = max ? max : LR_FANOUT_LEGACY_MAX};
+	}
+	if (g) {
+		g->refs++;
+		h->priv = g;
+	}
+	err = (int)got;
+out:
+	pthread_mutex_unlock(&groups_lock);
+	for (int i = 0; i < 2; i++)
+		if (hold[i] >= 0)
+			close(hold[i]);
+	return err;
+}
+
+static void packet_close(struct lr_handle *h)
+{
+	struct group *g = h->priv;
+
+	lri_unmap_close(h); /* leave the kernel's group first, then forget it */
+	if (g) {
+		pthread_mutex_lock(&groups_lock);
+		g->refs--;
+		pthread_mutex_unlock(&groups_lock);
+		h->priv = NULL;
+	}
+}
+
 const struct lr_backend_ops lri_packet_ops = {
 	.name = "packet",
 	.open = packet_open,
 	.ready = packet_ready,
 	.stats = packet_stats,
-	.close = lri_unmap_close,
+	.start = packet_start,
+	.fanout = packet_fanout,
+	.close = packet_close,
 };

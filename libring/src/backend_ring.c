@@ -13,7 +13,8 @@
  * filter, steal, promisc → bind (the ring starts filling) → mmap.
  * Sampling runs in the module (deterministic 1-in-N after the filter, as in
  * the paper); the core builds this backend's program without the random
- * sampler it uses on AF_PACKET.
+ * sampler it uses on AF_PACKET. A paused handle (LR_F_PAUSED) has a drop-all
+ * program until lr_start() swaps in the real one (or detaches it).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -231,10 +232,31 @@ static int ring_stats(struct lr_handle *h)
 	return 0;
 }
 
+/* lr_start: replace the drop-all program with the filter, or remove it when
+ * the module needs none (snaplen and sampling are its own options). */
+static int ring_start(struct lr_handle *h, const struct sock_fprog *prog)
+{
+	struct sock_fprog mine;
+	int rc, err;
+
+	if (module_prog(prog, (uint32_t)h->layout[LRK_snaplen], &mine))
+		rc = setsockopt(h->fd, SOL_SOCKET, SO_ATTACH_FILTER, &mine, sizeof(mine));
+	else
+		rc = setsockopt(h->fd, SOL_SOCKET, SO_DETACH_FILTER, NULL, 0);
+	if (rc < 0) {
+		err = -errno;
+		lri_set_error("attaching the filter: %s", strerror(errno));
+		return err;
+	}
+	return 0;
+}
+
 const struct lr_backend_ops lri_ring_ops = {
 	.name = "ring",
 	.open = ring_open,
 	.ready = ring_ready,
 	.stats = ring_stats,
+	.start = ring_start,
+	.fanout = NULL, /* module clusters: a later issue */
 	.close = lri_unmap_close,
 };

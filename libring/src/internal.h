@@ -74,6 +74,11 @@ struct lr_backend_ops {
 	int (*ready)(struct lr_handle *h, uint32_t cursor);
 	/* Add the counters since the last call into h->totals. */
 	int (*stats)(struct lr_handle *h);
+	/* Replace the drop-all program of a paused handle with prog. */
+	int (*start)(struct lr_handle *h, const struct sock_fprog *prog);
+	/* Join a fanout group (lr_fanout, arguments validated); NULL = none. */
+	int (*fanout)(struct lr_handle *h, uint32_t group_id, uint32_t mode, uint32_t flags,
+		      uint32_t max_members);
 	void (*close)(struct lr_handle *h);
 };
 
@@ -83,6 +88,10 @@ struct lr_handle {
 	int ifindex;
 	uint32_t backend;   /* enum lr_backend */
 	uint32_t wait_mode; /* enum lr_wait_mode */
+	uint32_t flags;     /* LR_F_* given to lr_open */
+	int paused;         /* opened with LR_F_PAUSED and not started yet */
+	struct sock_fprog held; /* a paused handle's real program, for lr_start */
+	int fanout_id;      /* fanout group joined, or -1 */
 	void *map;
 	size_t map_len;
 	uint64_t layout[LRK__COUNT];
@@ -99,6 +108,9 @@ void lri_unmap_close(struct lr_handle *h);
 
 /* The module's socket family (0 when not probed / not available). */
 int lri_ring_family(void);
+
+/* The one-instruction program a paused handle starts with: drop everything. */
+extern const struct sock_fprog lri_drop_all;
 
 /* Set the thread's detail message for lr_error(). */
 void lri_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

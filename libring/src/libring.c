@@ -1,7 +1,13 @@
 /*
  * libring.c — the core of libring: handle table, option defaults and
- * validation, backend choice, layout description, waits, counters, errors.
- * Backends (backend_packet.c, backend_ring.c) only open, describe and count.
+ * validation, backend choice, layout description, waits, counters, errors,
+ * the start barrier (LR_F_PAUSED, lr_start) and fanout argument checks.
+ * Backends (backend_packet.c, backend_ring.c) only open, describe, count,
+ * attach programs and join groups.
+ *
+ * Threads: each thread may open and use its own handles (the table is
+ * guarded by a mutex; lookups are atomic loads), and lr_error() is per
+ * thread. A handle must not be closed while another thread still uses it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -32,6 +38,10 @@ extern int lri_ring_family(void) __attribute__((weak));
 static struct lr_handle *handles[LR_MAX_HANDLES];
 static pthread_mutex_t handles_lock = PTHREAD_MUTEX_INITIALIZER;
 static __thread char err_detail[512];
+
+/* What a paused handle has attached until lr_start(): reject every frame. */
+static struct sock_filter drop_all_insn[1] = {{BPF_RET | BPF_K, 0, 0, 0}};
+const struct sock_fprog lri_drop_all = {.len = 1, .filter = drop_all_insn};
 
 static const char *const layout_keys[] = {
 #define LR_KEY_NAME(name) #name,
@@ -112,7 +122,7 @@ static int validate(const struct lr_opts *in, struct lr_opts *o)
 		lri_set_error("rx-only and tx-only exclude each other");
 		return -EINVAL;
 	}
-	if (o->flags & ~(LR_F_NO_PROMISC | LR_F_STEAL | LR_F_RX_ONLY | LR_F_TX_ONLY)) {
+	if (o->flags & ~(LR_F_NO_PROMISC | LR_F_STEAL | LR_F_RX_ONLY | LR_F_TX_ONLY | LR_F_PAUSED)) {
 		lri_set_error("unknown flags 0x%x", o->flags);
 		return -EINVAL;
 	}
@@ -190,9 +200,17 @@ int lr_open(const char *dev, const struct lr_opts *opts, const char *filter)
 	h->ifindex = ifindex;
 	h->backend = (uint32_t)backend;
 	h->wait_mode = o.wait_mode;
-	err = ops->open(h, dev, ifindex, &o, &prog);
+	h->flags = o.flags;
+	h->fanout_id = -1;
+	/* paused: the drop-all program goes in now, the real one at lr_start */
+	err = ops->open(h, dev, ifindex, &o, o.flags & LR_F_PAUSED ? &lri_drop_all : &prog);
 	if (err)
 		goto out_free;
+	if (o.flags & LR_F_PAUSED) {
+		h->paused = 1;
+		h->held = prog; /* the handle owns it now */
+		prog = (struct sock_fprog){0};
+	}
 
 	pthread_mutex_lock(&handles_lock);
 	for (int i = 0; i < LR_MAX_HANDLES; i++) {
@@ -207,6 +225,7 @@ int lr_open(const char *dev, const struct lr_opts *opts, const char *filter)
 		lri_set_error("more than %d captures open in this process", LR_MAX_HANDLES);
 		err = -EMFILE;
 		ops->close(h);
+		lri_filter_free(&h->held);
 		goto out_free;
 	}
 	lri_filter_free(&prog);
@@ -217,6 +236,69 @@ out_free:
 out:
 	lri_filter_free(&prog);
 	return err;
+}
+
+int lr_start(int hd)
+{
+	struct lr_handle *h = get(hd);
+	int err;
+
+	if (!h)
+		return -EBADF;
+	err_detail[0] = 0;
+	if (!h->paused)
+		return 0;
+	err = h->ops->start(h, &h->held);
+	if (err)
+		return err;
+	h->paused = 0;
+	lri_filter_free(&h->held);
+	return 0;
+}
+
+#define LR_FANOUT_MAX_ID 65535u     /* ids are 16 bits */
+#define LR_FANOUT_MAX_MEMBERS 65536u /* PACKET_FANOUT_MAX since Linux 5.9 */
+
+int lr_fanout(int hd, uint32_t group_id, uint32_t mode, uint32_t flags, uint32_t max_members)
+{
+	struct lr_handle *h = get(hd);
+	int rc;
+
+	if (!h)
+		return -EBADF;
+	err_detail[0] = 0;
+	if (mode > LR_FANOUT_QM) {
+		lri_set_error("unknown fanout mode %u: use hash, lb, cpu, qm, rollover or random", mode);
+		return -EINVAL;
+	}
+	if (flags & ~LR_FANOUT_DEFRAG) {
+		lri_set_error("unknown fanout flags 0x%x (only defrag, 0x%x, exists)", flags,
+			      LR_FANOUT_DEFRAG);
+		return -EINVAL;
+	}
+	if (group_id > LR_FANOUT_MAX_ID) {
+		lri_set_error("fanout group id %u is outside 1..%u (0 = let the kernel choose)",
+			      group_id, LR_FANOUT_MAX_ID);
+		return -EINVAL;
+	}
+	if (max_members > LR_FANOUT_MAX_MEMBERS) {
+		lri_set_error("a fanout group holds 1..%u members, not %u", LR_FANOUT_MAX_MEMBERS,
+			      max_members);
+		return -EINVAL;
+	}
+	if (!h->ops->fanout) {
+		lri_set_error("fanout groups need the AF_PACKET backend (ringcap module clusters "
+			      "are not there yet): use RINGCAP_BACKEND=packet");
+		return -EOPNOTSUPP;
+	}
+	if (h->fanout_id >= 0) {
+		lri_set_error("this capture already joined fanout group %d", h->fanout_id);
+		return -EALREADY;
+	}
+	rc = h->ops->fanout(h, group_id, mode, flags, max_members);
+	if (rc >= 0)
+		h->fanout_id = rc;
+	return rc;
 }
 
 /* POLLERR on a capture socket: the interface went down or away. */
@@ -354,6 +436,7 @@ int lr_close(int hd)
 	if (!h)
 		return -EBADF;
 	h->ops->close(h);
+	lri_filter_free(&h->held);
 	free(h);
 	return 0;
 }
@@ -387,6 +470,12 @@ const char *lr_strerror(int err)
 		return "the capture is closed";
 	case EMFILE:
 		return "too many captures open";
+	case ENOSPC:
+		return "the fanout group is full";
+	case EALREADY:
+		return "the capture is already in a fanout group";
+	case ENXIO:
+		return "the capture is not bound to a running interface";
 	default:
 		return strerror(err < 0 ? -err : err);
 	}
