@@ -1,10 +1,17 @@
 /**
  * ringcap — high-speed passive packet capture for TypeScript (Bun and Deno).
  *
- * The public API: live capture (`Ring`), the shared read loop (`run`),
- * capture files (`openCaptureFile`, `PcapWriter`), offline filters
- * (`BpfFilter`), decoders (`decode` into a reused `Decoded`), the flow meter
- * and NetFlow v5/v9/IPFIX export (`FlowTable`, `FlowProbe`, `UdpExporter`).
+ * The library, in the order a packet travels (the command-line tools are in
+ * lib/cli/ and are not loaded by this module):
+ * - sources: live capture (`Ring`), capture files (`openCaptureFile`), either
+ *   one from options (`openSource`); offline filters (`BpfFilter`);
+ * - the read loop (`run`) and the analysis shape every tool takes
+ *   (`Analysis`, `AnalysisKind`, `runAnalysis`);
+ * - decoders (`decode` into a reused `Decoded`);
+ * - analyses: packet counting (`counting`), top talkers (`topTalkers`,
+ *   `TopCounter`), flow metering (`FlowMeter`, `FlowTable`), dump;
+ * - sinks: pcap files (`PcapWriter`), NetFlow v5/v9/IPFIX export
+ *   (`FlowExport`, `UdpExporter`); `FlowProbe` wires meter and export.
  *
  * @example
  * ```ts
@@ -17,13 +24,30 @@
  * }
  * ```
  */
-// live capture
+// sources
 export { encodeOptions, Ring, type RingOptions, type WaitMode } from "./lib/source/live/ring.ts";
+export { RingError } from "./lib/source/live/errors.ts";
+export { BpfFilter } from "./lib/source/live/filter.ts";
+export {
+  CaptureFileReader,
+  openCaptureFile,
+  PcapFormatError,
+  PcapNgReader,
+  PcapReader,
+  type ReaderOptions,
+} from "./lib/source/file/mod.ts";
+export { type OpenedSource, openSource, type SourceOptions } from "./lib/source/open.ts";
 export { PacketBatch } from "./lib/batch.ts";
 export type { CaptureStats, Packet, PacketSource } from "./lib/packet.ts";
-export { RingError } from "./lib/source/live/errors.ts";
+// the read loop and the analysis shape
 export { run, type RunOptions, type RunResult } from "./lib/run.ts";
-export { BpfFilter } from "./lib/source/live/filter.ts";
+export {
+  type Analysis,
+  type AnalysisKind,
+  type AnalysisResult,
+  runAnalysis,
+  type RunAnalysisOptions,
+} from "./lib/analysis/analysis.ts";
 // decoders
 export { Decoded } from "./lib/decode/decoded.ts";
 export { decode, decodeFrame } from "./lib/decode/mod.ts";
@@ -38,31 +62,16 @@ export {
   tcpFlagsToString,
 } from "./lib/decode/format.ts";
 export { packetLine } from "./lib/decode/summary.ts";
-// top talkers, dump, opening a live or file source from CLI flags
-export { TopCounter, type TopReport } from "./lib/analysis/top/counter.ts";
+// analyses
+export { CountAnalysis, counting, type CountSnapshot } from "./lib/analysis/count.ts";
+export { TopCounter, type TopReport, type TopTables } from "./lib/analysis/top/counter.ts";
+export { TopAnalysis, type TopOptions, type TopSnapshot, topTalkers } from "./lib/analysis/top/analysis.ts";
 export { TopSession } from "./lib/analysis/top/session.ts";
-export { renderTop, Screen } from "./lib/analysis/top/screen.ts";
-export { runTop } from "./lib/cli/top.ts";
-export { runDump } from "./lib/cli/dump.ts";
-export { type OpenedSource, openSource } from "./lib/source/open.ts";
-// capture files
-export {
-  CaptureFileReader,
-  openCaptureFile,
-  PcapFormatError,
-  PcapNgReader,
-  PcapReader,
-  type ReaderOptions,
-} from "./lib/source/file/mod.ts";
-export {
-  PcapWriter,
-  type PcapWriterOptions,
-  RotatingPcapWriter,
-  type RotationOptions,
-} from "./lib/sink/pcap/mod.ts";
-// flows and NetFlow/IPFIX
+export { DumpAnalysis, dumping, type PacketSink } from "./lib/analysis/dump.ts";
 export { FlowTable, type FlowTableOptions } from "./lib/analysis/flow/table.ts";
 export { EndReason, FlowRecord } from "./lib/analysis/flow/record.ts";
+export { type PackedRecords, RecordBatch } from "./lib/analysis/flow/record_batch.ts";
+export { FlowMeter, flowMetering, type FlowSnapshot, type MeterOptions } from "./lib/analysis/flow/meter.ts";
 export {
   FlowProbe,
   type ProbeOptions,
@@ -70,6 +79,15 @@ export {
   runProbe,
   statusLine,
 } from "./lib/analysis/flow/probe.ts";
+// sinks
+export {
+  PcapWriter,
+  type PcapWriterOptions,
+  RotatingPcapWriter,
+  type RotationOptions,
+} from "./lib/sink/pcap/mod.ts";
+export { TextSink } from "./lib/sink/text.ts";
+export { type ExportOptions, FlowExport } from "./lib/sink/netflow/flow_export.ts";
 export { createEncoder, parseCollector, UdpExporter } from "./lib/sink/netflow/exporter.ts";
 export type { FlowEncoder, NetflowVersion, SamplingInfo } from "./lib/sink/netflow/encoder.ts";
 export { V5Encoder } from "./lib/sink/netflow/v5.ts";

@@ -16,7 +16,7 @@
  * complete and readable; exit 0 (2 if it cannot start, 1 on a failure later).
  */
 import process from "node:process";
-import { captureCli, main, parseCaptureStdio } from "../lib/cli/common.ts";
+import { captureCli, main, parseCaptureStdio, sourceOptions } from "../lib/cli/common.ts";
 import { openSource } from "../lib/source/open.ts";
 import { DUMP_OPTIONS, dumpCliOptions, dumpFlags, runDump } from "../lib/cli/dump.ts";
 
@@ -26,6 +26,6 @@ await main(async (started) => {
   const f = parseCaptureStdio(cli, process.argv.slice(2), DUMP_OPTIONS);
   if (!f) return 0;
   const d = dumpFlags(f.raw, f.write);
-  using source = await openSource(f, !d.write);
+  using source = await openSource(sourceOptions(f, !d.write));
   return await runDump(source, f, d, started);
 });

@@ -12,7 +12,7 @@
  * bad collector address, unknown interface), 1 on a failure after the start.
  */
 import process from "node:process";
-import { captureCli, main } from "../lib/cli/common.ts";
+import { captureCli, main, sourceOptions } from "../lib/cli/common.ts";
 import { openSource } from "../lib/source/open.ts";
 import { addProbeOptions, parseProbe } from "../lib/cli/flow.ts";
 import { runProbe, statusLine } from "../lib/analysis/flow/probe.ts";
@@ -22,7 +22,7 @@ await main(async (started) => {
   const p = parseProbe(cli, process.argv.slice(2));
   if (!p) return 0;
   const { flags, options } = p;
-  using src = await openSource(flags, true);
+  using src = await openSource(sourceOptions(flags, true));
   // the kernel module samples deterministically, AF_PACKET's BPF at random, the file reader 1-in-N in order
   const algorithm = src.ring?.backend === "packet" ? "random" : "deterministic";
   started();

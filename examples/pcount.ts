@@ -12,7 +12,8 @@
  */
 import process from "node:process";
 import { Ring } from "../lib/source/live/ring.ts";
-import { run } from "../lib/run.ts";
+import { runAnalysis } from "../lib/analysis/analysis.ts";
+import { counting } from "../lib/analysis/count.ts";
 import { captureCli, fmt, main, parseCapture, ringOptions } from "../lib/cli/common.ts";
 
 await main(async (started) => {
@@ -22,31 +23,34 @@ await main(async (started) => {
   using ring = await Ring.open(f.iface, ringOptions(f));
   started();
   const log = f.json ? console.error : console.log;
-  let packets = 0, bytes = 0, lastPackets = 0, lastBytes = 0, lastT = 0;
-  const tick = (t: number) => {
-    const s = ring.stats();
+  let packets = 0, lastT = 0;
+  // each second: what the analysis counted since the previous second, and the ring's drops
+  const onSnapshot = (d: { packets: number; bytes: number }, t: number) => {
+    packets += d.packets;
     const dt = t - lastT || 1;
     log(
-      `${f.iface}: ${fmt(packets)} pkts (${fmt((packets - lastPackets) / dt)} pkt/s, ` +
-        `${fmt(((bytes - lastBytes) * 8) / dt / 1e6, 2)} Mbit/s) ${fmt(s.dropped)} dropped`,
+      `${f.iface}: ${fmt(packets)} pkts (${fmt(d.packets / dt)} pkt/s, ` +
+        `${fmt((d.bytes * 8) / dt / 1e6, 2)} Mbit/s) ${fmt(ring.stats().dropped)} dropped`,
     );
-    lastPackets = packets, lastBytes = bytes, lastT = t;
+    lastT = t;
   };
-  const end = await run(ring, (p) => {
-    packets++;
-    bytes += p.wirelen;
-  }, { count: f.count, duration: f.duration, onTick: tick, returnErrors: true });
-  const s = ring.stats();
+  const end = await runAnalysis(ring, counting, {}, {
+    count: f.count,
+    duration: f.duration,
+    onSnapshot,
+    returnErrors: true,
+  });
+  const s = ring.stats(), { bytes } = end.total;
   const offered = s.packets + s.dropped;
   const secs = end.seconds || 1e-9;
   log(
     `Absolute Stats: [${fmt(s.packets)} pkts total][${fmt(s.dropped)} pkts dropped]` +
       `[${fmt(offered ? (100 * s.dropped) / offered : 0, 1)}% dropped] ` +
-      `${fmt(packets / secs, 1)} pkts/sec ${fmt((bytes * 8) / secs / 1e6, 2)} Mbit/sec`,
+      `${fmt(end.total.packets / secs, 1)} pkts/sec ${fmt((bytes * 8) / secs / 1e6, 2)} Mbit/sec`,
   );
   if (end.error !== undefined) throw end.error; // the interface went away: totals first, then the error
   if (f.json) {
-    console.log(JSON.stringify({ ...s, bytes, read: packets, seconds: +end.seconds.toFixed(6) }));
+    console.log(JSON.stringify({ ...s, bytes, read: end.total.packets, seconds: +end.seconds.toFixed(6) }));
   }
   return 0;
 });

@@ -17,7 +17,7 @@
  * (also on Ctrl-C), 2 if it cannot start, 1 if the capture fails on the way.
  */
 import process from "node:process";
-import { captureCli, main, parseCaptureStdio } from "../lib/cli/common.ts";
+import { captureCli, main, parseCaptureStdio, sourceOptions } from "../lib/cli/common.ts";
 import { openSource } from "../lib/source/open.ts";
 import { runTop, TOP_OPTIONS, topCliOptions, topFlags } from "../lib/cli/top.ts";
 
@@ -27,7 +27,7 @@ await main(async (started) => {
   const f = parseCaptureStdio(cli, process.argv.slice(2), TOP_OPTIONS);
   if (!f) return 0;
   const top = topFlags(f.raw);
-  using source = await openSource(f, true);
+  using source = await openSource(sourceOptions(f, true));
   started();
   return await runTop(source, f, top);
 });

@@ -21,6 +21,7 @@ import { readFileSync, writeSync } from "node:fs";
 import process from "node:process";
 import { RingError } from "../source/live/errors.ts";
 import { MAX_RING_MB, type RingOptions, type WaitMode } from "../source/live/ring_base.ts";
+import type { SourceOptions } from "../source/open.ts";
 
 /** A bad command line: printed as one line, exit 2. */
 export class UsageError extends Error {
@@ -192,6 +193,27 @@ export function parseCapture(
 /** Ring options from the flags. */
 export function ringOptions(f: CaptureFlags): RingOptions {
   return { snaplen: f.snaplen, ringMb: f.ringMb, wait: f.wait, sampling: f.sampling, filter: f.filter };
+}
+
+/**
+ * What `openSource` should open, from the flags: `-r FILE` or the interface
+ * with the ring options. `ethernetOnly`: the tool decodes frames.
+ *
+ * @example
+ * ```ts
+ * import { openSource } from "../source/open.ts";
+ * import { captureCli, parseCapture, sourceOptions } from "./common.ts";
+ * const f = parseCapture(captureCli("n", "count"), ["lo", "-c", "10"]);
+ * if (f) {
+ *   using s = await openSource(sourceOptions(f));
+ *   console.log(s.name);
+ * }
+ * ```
+ */
+export function sourceOptions(f: CaptureFlags, ethernetOnly = false): SourceOptions {
+  if (f.read === undefined) return { iface: f.iface, ...ringOptions(f) };
+  if (f.raw.interface !== undefined) throw new UsageError("give either -i IFACE or -r FILE, not both");
+  return { read: f.read, filter: f.filter, sampling: f.sampling, ethernetOnly };
 }
 
 /** The interface of the default route (IPv4, then IPv6), else the first up non-loopback one, else "lo". */

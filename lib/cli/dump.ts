@@ -7,9 +7,9 @@
  * @module
  */
 import type { Packet } from "../packet.ts";
-import { run } from "../run.ts";
-import { Decoded } from "../decode/mod.ts";
-import { packetLine } from "../decode/summary.ts";
+import { runAnalysis } from "../analysis/analysis.ts";
+import { dumping, type PacketSink } from "../analysis/dump.ts";
+import { TextSink } from "../sink/text.ts";
 import { PcapWriter } from "../sink/pcap/writer.ts";
 import { RotatingPcapWriter } from "../sink/pcap/rotate.ts";
 import { type CaptureFlags, fmt, StatusLine, UsageError, writeOut } from "./common.ts";
@@ -104,14 +104,14 @@ export function dumpFlags(o: Record<string, unknown>, write: string | undefined)
  *
  * @example
  * ```ts
- * import { captureCli, main, parseCapture } from "./common.ts";
+ * import { captureCli, main, parseCapture, sourceOptions } from "./common.ts";
  * import { openSource } from "../source/open.ts";
  * import { DUMP_OPTIONS, dumpCliOptions, dumpFlags, runDump } from "./dump.ts";
  * await main(async (started) => {
  *   const cli = dumpCliOptions(captureCli("dump", "Write packets to a pcap file"));
  *   const f = parseCapture(cli, ["lo", "-w", "/tmp/lo.pcap", "-c", "10"], DUMP_OPTIONS);
  *   if (!f) return 0;
- *   using s = await openSource(f);
+ *   using s = await openSource(sourceOptions(f));
  *   return await runDump(s, f, dumpFlags(f.raw, f.write), started);
  * });
  * ```
@@ -146,30 +146,25 @@ export async function runDump(
   if (o.write && !lazy) writer = open();
   started();
   const status = new StatusLine();
-  const d = new Decoded();
-  let lines: string[] = [];
-  const flushLines = () => {
-    if (lines.length) writeOut(lines.join("\n") + "\n");
-    lines = [];
-  };
-  const onPacket = o.write
-    ? (p: Packet) => {
-      if (writer === null) writer = open(p.tsSec);
-      writer.writePacket(p);
+  const text = new TextSink((t) => writeOut(t));
+  // -w: the pcap writer (a file with -G opens at its first packet); else tcpdump-style lines
+  const sink: PacketSink = o.write
+    ? {
+      writePacket(p: Packet) {
+        if (writer === null) writer = open(p.tsSec);
+        writer.writePacket(p);
+      },
     }
-    : (p: Packet) => {
-      lines.push(packetLine(p, d, false));
-      if (lines.length >= 512) flushLines();
-    };
+    : text;
   let seconds = 0, read = 0;
   let failure: unknown = undefined; // the capture failed (interface removed): counters first, as tcpdump
   try {
-    const end = await run(s.src, onPacket, {
+    const end = await runAnalysis(s.src, dumping, sink, {
       count: f.count,
       duration: f.duration,
-      onTick: (sec) => {
+      onSnapshot: (_, sec) => {
         writer?.flush();
-        flushLines();
+        text.flush();
         const st = s.src.stats();
         const files = writer instanceof RotatingPcapWriter
           ? ` to ${writer.files.at(-1)} (${writer.files.length})`
@@ -183,7 +178,7 @@ export async function runDump(
     failure = end.error;
   } finally {
     status.clear();
-    flushLines();
+    text.flush();
     if (o.write && writer === null) writer = open();
     writer?.close();
   }

@@ -11,24 +11,24 @@
  *   ringcap flow  [iface] -n HOST:PORT [-V 5|9|10] [-t S] [-d S] [-r FILE] NetFlow/IPFIX probe
  *
  * Run it with `npx ringcap` (Bun, package.json "bin"), `deno task ringcap`, or
- * `bun run lib/cli/ringcap.ts`. Each command's logic lives in the library
- * (lib/dump.ts, lib/top/tool.ts, lib/flow/probe.ts); this file parses and dispatches.
+ * `bun run lib/cli/ringcap.ts`. Each command's front end is a file beside this
+ * one (count.ts, top.ts, dump.ts, flow.ts) over an analysis of lib/analysis/;
+ * this file parses and dispatches.
  * @module
  */
 import cac from "cac";
 import process from "node:process";
-import { run } from "../run.ts";
 import {
-  type CaptureFlags,
   captureOptions,
-  fmt,
   main,
   parseCaptureStdio,
+  sourceOptions,
   StatusLine,
   UsageError,
   writeOut,
 } from "./common.ts";
-import { type OpenedSource, openSource } from "../source/open.ts";
+import { openSource } from "../source/open.ts";
+import { runCount } from "./count.ts";
 import { DUMP_OPTIONS, dumpCliOptions, dumpFlags, runDump } from "./dump.ts";
 import { runTop, TOP_OPTIONS, topCliOptions, topFlags } from "./top.ts";
 import { addProbeOptions, parseProbe, PROBE_OPTION_NAMES } from "./flow.ts";
@@ -36,46 +36,6 @@ import { runProbe, statusLine as probeStatus } from "../analysis/flow/probe.ts";
 
 // deno-lint-ignore no-explicit-any
 type Cac = any;
-
-// ---------------------------------------------------------------- count
-
-async function runCount(s: OpenedSource, f: CaptureFlags): Promise<number> {
-  const status = new StatusLine();
-  let packets = 0, bytes = 0;
-  const end = await run(s.src, (p) => {
-    packets++;
-    bytes += p.wirelen;
-  }, {
-    count: f.count,
-    duration: f.duration,
-    onTick: (sec) => {
-      const st = s.src.stats();
-      status.show(
-        `${s.name}: ${fmt(packets)} pkts ${fmt((bytes * 8) / sec / 1e6, 2)} Mbit/s avg, ` +
-          `${fmt(st.dropped)} dropped, ${fmt(sec)} s`,
-      );
-    },
-    returnErrors: true,
-  }).finally(() => status.clear());
-  const st = s.src.stats();
-  const secs = end.seconds || 1e-9;
-  const offered = st.packets + st.dropped;
-  const line = `${s.name}: ${fmt(packets)} packets, ${fmt(bytes)} bytes, ${fmt(st.dropped)} dropped ` +
-    `(${fmt(offered ? (100 * st.dropped) / offered : 0, 1)}%), ${fmt(st.filtered)} filtered` +
-    (s.live
-      ? ` in ${fmt(end.seconds, 2)} s (${fmt(packets / secs)} pkt/s, ${
-        fmt((bytes * 8) / secs / 1e6, 2)
-      } Mbit/s)`
-      : "");
-  if (f.json && end.error === undefined) {
-    console.error(line);
-    writeOut(JSON.stringify({ ...st, bytes, read: packets, seconds: +end.seconds.toFixed(6) }) + "\n");
-  } else {
-    writeOut(line + "\n");
-  }
-  if (end.error !== undefined) throw end.error; // the source failed: the totals first, then the error
-  return 0;
-}
 
 // ---------------------------------------------------------------- the program
 
@@ -134,19 +94,19 @@ export async function ringcap(argv: string[], started: () => void): Promise<numb
   if (!f) return 0;
   switch (command) {
     case "count": {
-      using s = await openSource(f);
+      using s = await openSource(sourceOptions(f));
       started();
       return await runCount(s, f);
     }
     case "top": {
       const t = topFlags(f.raw);
-      using s = await openSource(f, true);
+      using s = await openSource(sourceOptions(f, true));
       started();
       return await runTop(s, f, t);
     }
     case "dump": {
       const d = dumpFlags(f.raw, f.write);
-      using s = await openSource(f, !d.write);
+      using s = await openSource(sourceOptions(f, !d.write));
       return await runDump(s, f, d, started);
     }
   }
@@ -158,7 +118,7 @@ async function runFlow(cli: Cac, argv: string[], started: () => void): Promise<n
   const p = parseProbe(cli, argv);
   if (!p) return 0;
   const { flags, options } = p;
-  using s = await openSource(flags, true);
+  using s = await openSource(sourceOptions(flags, true));
   // the kernel module samples deterministically, AF_PACKET's BPF at random, the file reader 1-in-N in order
   const algorithm = s.ring?.backend === "packet" ? "random" : "deterministic";
   started();

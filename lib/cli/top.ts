@@ -13,8 +13,9 @@ import { run } from "../run.ts";
 import { type CaptureFlags, fmt, StatusLine, UsageError, writeOut } from "./common.ts";
 import type { OpenedSource } from "../source/open.ts";
 import type { TopReport } from "../analysis/top/counter.ts";
+import { TopAnalysis } from "../analysis/top/analysis.ts";
 import { TopSession } from "../analysis/top/session.ts";
-import { renderTop, Screen } from "../analysis/top/screen.ts";
+import { renderTop, Screen } from "./top_screen.ts";
 
 /** Top-specific flags. */
 export interface TopFlags {
@@ -70,7 +71,7 @@ export function topFlags(o: Record<string, unknown>): TopFlags {
  *
  * @example
  * ```ts
- * import { captureCli, main, parseCapture } from "./common.ts";
+ * import { captureCli, main, parseCapture, sourceOptions } from "./common.ts";
  * import { openSource } from "../source/open.ts";
  * import { runTop, TOP_OPTIONS, topCliOptions, topFlags } from "./top.ts";
  * await main(async (started) => {
@@ -78,7 +79,7 @@ export function topFlags(o: Record<string, unknown>): TopFlags {
  *   topCliOptions(cli);
  *   const f = parseCapture(cli, ["lo", "--json", "-c", "100"], TOP_OPTIONS);
  *   if (!f) return 0;
- *   using s = await openSource(f, true);
+ *   using s = await openSource(sourceOptions(f, true));
  *   started();
  *   return await runTop(s, f, topFlags(f.raw));
  * });
@@ -108,6 +109,8 @@ export async function runTop(s: OpenedSource, f: CaptureFlags, t: TopFlags): Pro
       }
     },
   });
+  // files: intervals cut by packet time inside the analysis; live: by the read loop's ticks
+  const analysis = new TopAnalysis({ interval: t.interval, packetTime: !s.live }, (i) => session.interval(i));
   let lastDropped = 0;
   const dropped = () => (lastDropped = s.ring ? s.ring.stats().dropped : 0);
   const now = () => Date.now() / 1000;
@@ -115,12 +118,12 @@ export async function runTop(s: OpenedSource, f: CaptureFlags, t: TopFlags): Pro
   let failure: unknown = undefined; // the source failed: the whole-capture table first, then the error
   let seconds = 0;
   try {
-    const end = await run(s.src, (p) => session.add(p), {
+    const end = await run(s.src, (p) => analysis.add(p), {
       count: f.count,
       duration: f.duration,
       tickMs: s.live ? t.interval * 1000 : 1000,
       onTick: (sec) => {
-        if (s.live) session.tick(now(), dropped());
+        if (s.live) session.tick(analysis.snapshot(), now(), dropped());
         const st = s.src.stats();
         status.show(
           `${s.name}: ${fmt(st.packets)} pkts ${fmt(st.bytes)} bytes ${fmt(st.dropped)} dropped  ${
@@ -136,8 +139,9 @@ export async function runTop(s: OpenedSource, f: CaptureFlags, t: TopFlags): Pro
     status.clear();
     screen?.close();
   }
+  const last = analysis.snapshot();
   let stats = {
-    packets: session.whole.packets + session.current.packets,
+    packets: session.whole.packets + last.packets,
     dropped: lastDropped,
     filtered: 0,
     bytes: 0,
@@ -145,9 +149,9 @@ export async function runTop(s: OpenedSource, f: CaptureFlags, t: TopFlags): Pro
   try {
     stats = s.src.stats();
   } catch {
-    stats.bytes = session.whole.bytes + session.current.bytes; // the interface is gone: what was read
+    stats.bytes = session.whole.bytes + last.bytes; // the interface is gone: what was read
   }
-  const whole = session.finish(now(), stats.dropped);
+  const whole = session.finish(last, now(), stats.dropped);
   if (f.json) {
     const counters = {
       packets: stats.packets,

@@ -8,7 +8,7 @@
  */
 import { writeSync } from "node:fs";
 import process from "node:process";
-import type { TopReport } from "./counter.ts";
+import type { TopReport } from "../analysis/top/counter.ts";
 
 /** Format a number with thousands separators. */
 function num(n: number, digits = 0): string {
@@ -60,7 +60,7 @@ export interface RenderContext {
  *
  * @example
  * ```ts
- * import { renderTop } from "./screen.ts";
+ * import { renderTop } from "./top_screen.ts";
  * const lines = renderTop({
  *   ts: 1700000000, interval: 1, totals: { packets: 1, bytes: 60, dropped: 0 },
  *   top: { hosts: [{ addr: "10.0.0.1", packets: 1, bytes: 60 }], pairs: [], protocols: [], ports: [] },
@@ -125,7 +125,7 @@ const LEAVE = "\x1b[?25h\x1b[?1049l"; // show cursor, main screen
  *
  * @example
  * ```ts
- * import { Screen } from "./screen.ts";
+ * import { Screen } from "./top_screen.ts";
  * using s = new Screen();
  * s.draw(["hello", "world"]);
  * ```

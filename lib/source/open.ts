@@ -1,32 +1,38 @@
 /**
- * `openSource(flags)`: the packet source a command line asks for — a live
- * `Ring` on the interface (filter and sampling in the kernel), or with `-r FILE`
- * a pcap/pcapng file read in constant memory with the filter (libpcap's, run
- * in user space) and 1-in-N sampling applied. Either way the result is a
- * `PacketSource` that `run()` reads; problems opening it are one-line errors
- * (exit 2 through `main`).
+ * `openSource(options)`: the packet source a tool asks for — a live `Ring` on
+ * an interface (filter and sampling in the kernel), or with `read` a
+ * pcap/pcapng file read in constant memory with the filter (libpcap's, run in
+ * user space) and 1-in-N sampling applied. Either way the result is a
+ * `PacketSource` that `run()` reads. Problems opening it throw a `RingError`
+ * whose message says what to do (`ENOENT` no such file, `EINVAL` a file that
+ * cannot be decoded, and the `Ring.open` codes).
  *
  * @example
  * ```ts
- * import { captureCli, main, parseCapture } from "../cli/common.ts";
  * import { openSource } from "./open.ts";
  * import { run } from "../run.ts";
- * await main(async (started) => {
- *   const cli = captureCli("n", "count").option("-r, --read <file>", "Read a capture file");
- *   const f = parseCapture(cli, ["-r", "/tmp/x.pcap", "udp"], ["r", "read"]);
- *   if (!f) return 0;
- *   using s = await openSource(f);
- *   started();
- *   console.log((await run(s.src, () => {})).read);
- * });
+ * using s = await openSource({ read: "/tmp/x.pcap", filter: "udp" });
+ * console.log((await run(s.src, () => {})).read, "UDP packets in", s.name);
  * ```
+ * @module
  */
 import type { CaptureStats, Packet, PacketSource } from "../packet.ts";
 import { Ring } from "./live/ring.ts";
 import { BpfFilter } from "./live/filter.ts";
 import { openCaptureFile } from "./file/open.ts";
 import type { CaptureFileReader } from "./file/reader_base.ts";
-import { type CaptureFlags, ringOptions, UsageError } from "../cli/common.ts";
+import { RingError } from "./live/errors.ts";
+import type { RingOptions } from "./live/ring_base.ts";
+
+/** What to open: `iface` (live, with the ring options) or `read` (a file; "-" = standard input). */
+export interface SourceOptions extends RingOptions {
+  /** Interface to capture on (when `read` is not given). */
+  iface?: string;
+  /** A pcap/pcapng file to read instead ("-" = standard input). */
+  read?: string;
+  /** Refuse files whose link type is not Ethernet (tools that decode frames). */
+  ethernetOnly?: boolean;
+}
 
 /** An opened source and what the tools need to know about it. */
 export interface OpenedSource extends Disposable {
@@ -85,25 +91,25 @@ class FileSource implements PacketSource {
 }
 
 /**
- * Open the source the flags name: `-r FILE` (or "-" for standard input) with
- * the filter and sampling applied, else a live `Ring` on `flags.iface`.
- * `ethernetOnly`: refuse files of another link type (tools that decode frames).
+ * Open what the options name: `read` (a file, or "-" for standard input) with
+ * the filter and sampling applied, else a live `Ring` on `iface`.
  */
-export async function openSource(f: CaptureFlags, ethernetOnly = false): Promise<OpenedSource> {
-  if (f.read === undefined) {
-    const ring = await Ring.open(f.iface, ringOptions(f));
+export async function openSource(o: SourceOptions): Promise<OpenedSource> {
+  const { iface = "", read, ethernetOnly = false, ...ringOptions } = o;
+  if (read === undefined) {
+    const ring = await Ring.open(iface, ringOptions);
     return {
       src: ring,
       ring,
-      name: f.iface,
+      name: iface,
       live: true,
       linkType: 1,
-      snaplen: f.snaplen ?? 65535,
+      snaplen: o.snaplen ?? 65535,
       close: () => ring.close(),
       [Symbol.dispose]: () => ring.close(),
     };
   }
-  if (f.raw.interface !== undefined) throw new UsageError("give either -i IFACE or -r FILE, not both");
+  const f = { read, filter: o.filter ?? "", sampling: o.sampling ?? 1 };
   let reader: CaptureFileReader;
   try {
     reader = openCaptureFile(f.read);
@@ -116,13 +122,14 @@ export async function openSource(f: CaptureFlags, ethernetOnly = false): Promise
       : code === "EISDIR"
       ? "is a directory"
       : (e as Error).message.replace(`${f.read}: `, "");
-    throw new UsageError(`${f.read}: ${why}: give -r a readable pcap or pcapng file`);
+    throw new RingError(code ?? "EINVAL", `${f.read}: ${why}: give -r a readable pcap or pcapng file`);
   }
   const linkType = reader.linkType < 0 ? 1 : reader.linkType;
   let filter: BpfFilter | null = null;
   try {
     if (ethernetOnly && linkType !== 1) {
-      throw new UsageError(
+      throw new RingError(
+        "EINVAL",
         `${f.read}: link type ${linkType} is not Ethernet (1); only Ethernet files are decoded`,
       );
     }

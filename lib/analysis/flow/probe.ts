@@ -1,6 +1,7 @@
 /**
- * `FlowProbe` and `runProbe`: the paper's nProbe on a packet source.
- * source → decode → `FlowTable` → v5/v9/IPFIX encoder → UDP to the collectors.
+ * `FlowProbe` and `runProbe`: the paper's nProbe on one thread — the
+ * `FlowMeter` analysis (decode → `FlowTable`) wired straight to the
+ * `FlowExport` sink (v5/v9/IPFIX encoder → UDP to the collectors).
  *
  * Time is the packets' (deterministic on files); a live probe also expires
  * idle flows by the wall clock once a second when traffic stops, and flushes
@@ -11,45 +12,21 @@
  * @module
  */
 import type { Packet, PacketSource } from "../../packet.ts";
-import { Decoded } from "../../decode/decoded.ts";
-import { decode } from "../../decode/mod.ts";
 import { run, type RunResult } from "../../run.ts";
-import { FlowTable } from "./table.ts";
-import type { FlowRecord } from "./record.ts";
-import type { FlowEncoder, NetflowVersion, SamplingInfo } from "../../sink/netflow/encoder.ts";
-import { createEncoder, UdpExporter } from "../../sink/netflow/exporter.ts";
+import type { FlowTable } from "./table.ts";
+import { FlowMeter, type MeterOptions } from "./meter.ts";
+import type { FlowEncoder } from "../../sink/netflow/encoder.ts";
+import type { UdpExporter } from "../../sink/netflow/exporter.ts";
+import { DEFAULT_FLOW_DELAY_MS, type ExportOptions, FlowExport } from "../../sink/netflow/flow_export.ts";
 
-/** Default pacing of export datagrams, ms between two to one collector (see `ProbeOptions.flowDelay`). */
-export const DEFAULT_FLOW_DELAY_MS = 0.1;
+export { DEFAULT_FLOW_DELAY_MS };
 /** A file source waits while more export datagrams than this are queued. */
 const FILE_QUEUE_HIGH = 256;
 
-/** Probe settings (nProbe's letters in the comments). */
-export interface ProbeOptions {
-  /** Collectors, HOST:PORT or [IPv6]:PORT (-n, repeatable). */
-  collectors: string[];
-  /** 5, 9 or 10 = IPFIX (-V); default 9. */
-  version?: NetflowVersion;
-  /** Active timeout, s (-t); default 60. */
-  activeTimeout?: number;
-  /** Idle timeout, s (-d); default 15. */
-  idleTimeout?: number;
-  /** Most flows in the table (--max-flows); default 262144. */
-  maxFlows?: number;
-  /** Linger after TCP FIN/RST, s; default 1. */
-  tcpEndTimeout?: number;
-  /** The 1-in-N sampling the source applied, announced in the exports (--sampling). */
-  sampling?: SamplingInfo;
-  /** v5 engine id / v9 source id / IPFIX observation domain (default 0). */
-  sourceId?: number;
+/** Probe settings: metering, export, and when to stop. */
+export interface ProbeOptions extends MeterOptions, ExportOptions {
   /** A live source: wall-clock expiry when idle, datagrams flushed every second. */
   live?: boolean;
-  /**
-   * Least time between two export datagrams to one collector, ms (-e, nProbe's
-   * --flow-delay; fractions allowed; default 0.1 = 10,000 datagrams/s; 0 = as
-   * fast as they come). A file is read no faster than its flows can leave.
-   */
-  flowDelay?: number;
   /** Stop after N packets / S seconds (0: no limit). */
   count?: number;
   duration?: number;
@@ -103,44 +80,34 @@ export interface ProbeStats {
  * ```
  */
 export class FlowProbe {
-  /** The flow table (counters: created, exported, evicted...). */
-  readonly table: FlowTable;
-  /** The encoder of the chosen version. */
-  readonly encoder: FlowEncoder;
-  /** The UDP exporter. */
-  readonly exporter: UdpExporter;
-  /** Packets given to add(). */
-  packets = 0;
-  private readonly d = new Decoded();
-  private readonly live: boolean;
-  private clock = 0; // export time of the records being expired, ms
-  private booted = false; // the encoder's sysUptime base is set
+  /** The analysis: decode + flow table. */
+  readonly meter: FlowMeter;
+  /** The sink: encoder + UDP exporter. */
+  readonly export: FlowExport;
   private closed = false;
+  private readonly live: boolean;
 
-  private constructor(o: ProbeOptions, exporter: UdpExporter) {
+  private constructor(o: ProbeOptions, x: FlowExport) {
+    this.export = x;
     this.live = o.live ?? false;
-    this.exporter = exporter;
-    exporter.delayMs = o.flowDelay ?? DEFAULT_FLOW_DELAY_MS;
-    this.encoder = createEncoder(o.version ?? 9, {
-      emit: (dg) => exporter.send(dg),
-      sampling: o.sampling,
-      sourceId: o.sourceId,
-    });
-    const enc = this.encoder;
-    this.table = new FlowTable({
-      maxFlows: o.maxFlows,
-      activeTimeout: o.activeTimeout,
-      idleTimeout: o.idleTimeout,
-      tcpEndTimeout: o.tcpEndTimeout,
-      onExpire: (r: FlowRecord) => enc.add(r, this.clock > r.lastMs ? this.clock : r.lastMs),
-    });
-    // live: the exporter "boots" now, before any packet it will see; files: at their first packet
-    if (this.live) this.boot(Date.now());
+    this.meter = new FlowMeter(o, (r, ms) => x.add(r, ms));
   }
 
-  private boot(ms: number): void {
-    this.encoder.bootMs = ms;
-    this.booted = true;
+  /** The flow table (counters: created, exported, evicted...). */
+  get table(): FlowTable {
+    return this.meter.table;
+  }
+  /** The encoder of the chosen version. */
+  get encoder(): FlowEncoder {
+    return this.export.encoder;
+  }
+  /** The UDP exporter. */
+  get exporter(): UdpExporter {
+    return this.export.exporter;
+  }
+  /** Packets given to add(). */
+  get packets(): number {
+    return this.meter.packets;
   }
 
   /**
@@ -155,27 +122,21 @@ export class FlowProbe {
    * ```
    */
   static async open(o: ProbeOptions): Promise<FlowProbe> {
-    const v = o.version ?? 9;
-    if (v !== 5 && v !== 9 && v !== 10) {
-      throw new Error(`unknown NetFlow version ${v}: use 5, 9 or 10 (IPFIX)`);
-    }
-    const ex = await UdpExporter.open(o.collectors);
+    const x = await FlowExport.open(o);
     try {
-      return new FlowProbe(o, ex);
+      return new FlowProbe(o, x);
     } catch (e) {
-      await ex.close();
+      await x.exporter.close();
       throw e;
     }
   }
 
   /** Decode and meter one packet (the hot path). */
   add(p: Packet): void {
-    this.packets++;
-    decode(p, this.d);
-    if (!this.booted && this.d.ipVersion !== 0) this.boot(p.tsSec * 1000 + p.tsNsec / 1e6);
-    const t = this.table;
-    this.clock = t.nowMs;
-    t.add(p, this.d);
+    const m = this.meter;
+    m.add(p);
+    // a file's uptime base is its first IP packet (no flow can expire before it)
+    if (!this.export.booted && m.firstIpMs === m.firstIpMs) this.export.boot(m.firstIpMs);
   }
 
   /**
@@ -184,23 +145,20 @@ export class FlowProbe {
    */
   tick(): void {
     if (!this.live) return;
-    const now = Math.max(Date.now(), this.table.nowMs);
-    this.clock = now;
-    this.table.expire(now);
-    this.encoder.flush(now);
+    const wall = Date.now();
+    this.meter.tick(wall);
+    this.export.tick(this.meter.nowMs(wall));
   }
 
   /** Export every flow left, close the encoder, wait for the sockets to drain. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const now = this.live ? Math.max(Date.now(), this.table.nowMs) : this.table.nowMs;
-    this.clock = now;
-    if (!this.booted) this.boot(now);
-    this.exporter.maxQueue = Infinity; // every flow left is exported, however many
-    this.table.flush();
-    this.encoder.close(now);
-    await this.exporter.close();
+    const wall = Date.now(), now = this.meter.nowMs(wall);
+    if (!this.export.booted) this.export.boot(now);
+    this.export.unbounded(); // every flow left is exported, however many
+    this.meter.finish(wall);
+    await this.export.close(now);
   }
 
   /** The counters (`dropped` and `seconds` are the caller's). */

@@ -14,7 +14,17 @@
 import type { Packet } from "../../packet.ts";
 import { decode, Decoded } from "../../decode/mod.ts";
 import { etherTypeName, ipv4ToString, ipv6ToString, protocolName } from "../../decode/format.ts";
-import { DirectTable, KeyTable, type KeyTableOptions } from "./table.ts";
+import { DirectTable, KeyTable, type KeyTableOptions, type TableSnapshot } from "./table.ts";
+
+/** A `TopCounter`'s tables and totals as plain typed arrays (see `TopCounter.snapshot`). */
+export interface TopTables {
+  packets: number;
+  bytes: number;
+  hosts: TableSnapshot;
+  pairs: TableSnapshot;
+  protocols: TableSnapshot;
+  ports: TableSnapshot;
+}
 
 /** A host: `addr` is its IPv4 or IPv6 (RFC 5952) text. */
 export interface TopHost {
@@ -151,6 +161,28 @@ export class TopCounter {
     this.ports.merge(o.ports);
     this.packets += o.packets;
     this.bytes += o.bytes;
+  }
+
+  /** The tables and totals, copied out in insertion order (a Worker can post them). */
+  snapshot(): TopTables {
+    return {
+      packets: this.packets,
+      bytes: this.bytes,
+      hosts: this.hosts.snapshot(),
+      pairs: this.pairs.snapshot(),
+      protocols: this.protocols.snapshot(),
+      ports: this.ports.snapshot(),
+    };
+  }
+
+  /** Add a snapshot's tables and totals into this counter (the same as `merge` of its counter). */
+  load(t: TopTables): void {
+    this.hosts.load(t.hosts);
+    this.pairs.load(t.pairs);
+    this.protocols.load(t.protocols);
+    this.ports.load(t.ports);
+    this.packets += t.packets;
+    this.bytes += t.bytes;
   }
 
   /** Forget everything (memory kept). */

@@ -8,6 +8,21 @@
  * @module
  */
 
+/**
+ * A table's entries in insertion order as plain typed arrays: what a Worker
+ * posts (the arrays can be transferred) and what `load` adds back.
+ */
+export interface TableSnapshot {
+  /** Key words, `width` per entry (DirectTable: one key value per entry). */
+  keys: Uint32Array;
+  /** DirectTable only: the slot of each entry. */
+  slots?: Uint32Array;
+  packets: Float64Array;
+  bytes: Float64Array;
+  overflowPackets: number;
+  overflowBytes: number;
+}
+
 /** Options of `KeyTable`. */
 export interface KeyTableOptions {
   /** Initial number of slots (rounded up to a power of two). Default 1024. */
@@ -136,6 +151,30 @@ export class KeyTable {
     this.overflowBytes = 0;
   }
 
+  /** Every entry, in insertion order, copied out (allocates: once per interval, not per packet). */
+  snapshot(): TableSnapshot {
+    const w = this.width, n = this.size;
+    const keys = new Uint32Array(n * w), packets = new Float64Array(n), bytes = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const s = this.order[i];
+      for (let j = 0; j < w; j++) keys[i * w + j] = this.keys[s * w + j];
+      packets[i] = this.packets[s];
+      bytes[i] = this.bytes[s];
+    }
+    return { keys, packets, bytes, overflowPackets: this.overflowPackets, overflowBytes: this.overflowBytes };
+  }
+
+  /** Add every entry of a snapshot (of a table of the same width), in its order. */
+  load(t: TableSnapshot): void {
+    const w = this.width, k = this.key;
+    for (let i = 0; i < t.packets.length; i++) {
+      for (let j = 0; j < w; j++) k[j] = t.keys[i * w + j];
+      this.add(t.packets[i], t.bytes[i]);
+    }
+    this.overflowPackets += t.overflowPackets;
+    this.overflowBytes += t.overflowBytes;
+  }
+
   /**
    * The slots of the `n` largest entries, by bytes (then packets) or by packets
    * (then bytes); ties keep insertion order. Allocates (for printing, not per packet).
@@ -227,6 +266,26 @@ export class DirectTable {
   clear(): void {
     clearSlots(this.order, this.size, this.used, this.packets, this.bytes);
     this.size = 0;
+  }
+
+  /** Every entry, in insertion order, copied out (see `KeyTable.snapshot`). */
+  snapshot(): TableSnapshot {
+    const n = this.size;
+    const slots = new Uint32Array(n), keys = new Uint32Array(n);
+    const packets = new Float64Array(n), bytes = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const s = this.order[i];
+      slots[i] = s;
+      keys[i] = this.keys[s];
+      packets[i] = this.packets[s];
+      bytes[i] = this.bytes[s];
+    }
+    return { slots, keys, packets, bytes, overflowPackets: 0, overflowBytes: 0 };
+  }
+
+  /** Add every entry of a snapshot of a table of the same size. */
+  load(t: TableSnapshot): void {
+    for (let i = 0; i < t.packets.length; i++) this.addAt(t.slots![i], t.keys[i], t.packets[i], t.bytes[i]);
   }
 
   /** The slots of the `n` largest entries (see `KeyTable.top`). */

@@ -1,0 +1,64 @@
+/**
+ * `ringcap count`: the counting analysis over a live or file source, a status
+ * line on a terminal, one summary line at the end (or with `--json` the
+ * DESIGN.md counters as the last stdout line). examples/pcount.ts is the
+ * paper's pcount, with its per-second lines, over the same analysis.
+ *
+ * @example
+ * ```ts
+ * import { captureCli, main, parseCapture, sourceOptions } from "./common.ts";
+ * import { openSource } from "../source/open.ts";
+ * import { runCount } from "./count.ts";
+ * await main(async (started) => {
+ *   const f = parseCapture(captureCli("count", "Count packets"), ["lo", "-c", "10"]);
+ *   if (!f) return 0;
+ *   using s = await openSource(sourceOptions(f));
+ *   started();
+ *   return await runCount(s, f);
+ * });
+ * ```
+ * @module
+ */
+import { runAnalysis } from "../analysis/analysis.ts";
+import { counting } from "../analysis/count.ts";
+import type { OpenedSource } from "../source/open.ts";
+import { type CaptureFlags, fmt, StatusLine, writeOut } from "./common.ts";
+
+/** Count packets until -c, --duration, Ctrl-C or end of file; print the totals. Returns the exit code. */
+export async function runCount(s: OpenedSource, f: CaptureFlags): Promise<number> {
+  const status = new StatusLine();
+  let packets = 0, bytes = 0;
+  const end = await runAnalysis(s.src, counting, {}, {
+    count: f.count,
+    duration: f.duration,
+    onSnapshot: (d, sec) => {
+      packets += d.packets;
+      bytes += d.bytes;
+      const st = s.src.stats();
+      status.show(
+        `${s.name}: ${fmt(packets)} pkts ${fmt((bytes * 8) / sec / 1e6, 2)} Mbit/s avg, ` +
+          `${fmt(st.dropped)} dropped, ${fmt(sec)} s`,
+      );
+    },
+    returnErrors: true,
+  }).finally(() => status.clear());
+  ({ packets, bytes } = end.total);
+  const st = s.src.stats();
+  const secs = end.seconds || 1e-9;
+  const offered = st.packets + st.dropped;
+  const line = `${s.name}: ${fmt(packets)} packets, ${fmt(bytes)} bytes, ${fmt(st.dropped)} dropped ` +
+    `(${fmt(offered ? (100 * st.dropped) / offered : 0, 1)}%), ${fmt(st.filtered)} filtered` +
+    (s.live
+      ? ` in ${fmt(end.seconds, 2)} s (${fmt(packets / secs)} pkt/s, ${
+        fmt((bytes * 8) / secs / 1e6, 2)
+      } Mbit/s)`
+      : "");
+  if (f.json && end.error === undefined) {
+    console.error(line);
+    writeOut(JSON.stringify({ ...st, bytes, read: packets, seconds: +end.seconds.toFixed(6) }) + "\n");
+  } else {
+    writeOut(line + "\n");
+  }
+  if (end.error !== undefined) throw end.error; // the source failed: the totals first, then the error
+  return 0;
+}
