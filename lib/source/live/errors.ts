@@ -17,6 +17,7 @@ export const ERRNO: Record<number, string> = {
   1: "EPERM",
   2: "ENOENT",
   4: "EINTR",
+  6: "ENXIO",
   9: "EBADF",
   11: "EAGAIN",
   12: "ENOMEM",
@@ -25,11 +26,13 @@ export const ERRNO: Record<number, string> = {
   19: "ENODEV",
   22: "EINVAL",
   24: "EMFILE",
+  28: "ENOSPC",
   74: "EBADMSG",
   93: "EPROTONOSUPPORT",
   95: "EOPNOTSUPP",
   97: "EAFNOSUPPORT",
   100: "ENETDOWN",
+  114: "EALREADY",
 };
 
 /** A capture error: `code` is the errno name, `message` says what to do. */

@@ -41,6 +41,10 @@ export const SYMBOLS = {
   lr_backend: { args: ["i32"], result: "i32" },
   /** int lr_close(int h); */
   lr_close: { args: ["i32"], result: "i32" },
+  /** int lr_start(int h); — ends the pause of a handle opened with LR_F_PAUSED */
+  lr_start: { args: ["i32"], result: "i32" },
+  /** int lr_fanout(int h, uint32_t group_id, uint32_t mode, uint32_t flags, uint32_t max_members); */
+  lr_fanout: { args: ["i32", "u32", "u32", "u32", "u32"], result: "i32" },
   /** const char *lr_strerror(int err); */
   lr_strerror: { args: ["i32"], result: "cstring" },
   /** const char *lr_error(void); */
@@ -81,6 +85,10 @@ export interface Native {
   stats(h: number, out: BigUint64Array): number;
   backend(h: number): number;
   close(h: number): number;
+  /** End a paused handle's pause (0, or -errno). */
+  start(h: number): number;
+  /** Join a fanout group (0 = the kernel allocates one): the group id, or -errno. */
+  fanout(h: number, group: number, mode: number, flags: number, maxMembers: number): number;
   strerror(err: number): string;
   error(): string;
   bpfCompile(expr: string, snaplen: number, linktype: number): number;
@@ -152,6 +160,8 @@ function makeNative(b: Binding): Native {
     stats: (h, out) => s.lr_stats(h, out),
     backend: (h) => s.lr_backend(h),
     close: (h) => s.lr_close(h),
+    start: (h) => s.lr_start(h),
+    fanout: (h, g, m, f, max) => s.lr_fanout(h, g, m, f, max),
     strerror: (e) => str(s.lr_strerror(e)),
     error: () => str(s.lr_error()),
     bpfCompile: (e, snap, lt) => s.lr_bpf_compile(cstr(e), snap, lt),

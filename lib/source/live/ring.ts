@@ -16,4 +16,12 @@
  */
 import "./ring_v3.ts";
 import "./ring_slots.ts";
-export { encodeOptions, Ring, type RingOptions, type WaitMode } from "./ring_base.ts";
+export {
+  encodeOptions,
+  FANOUT_MODES,
+  type FanoutMode,
+  type FanoutOptions,
+  Ring,
+  type RingOptions,
+  type WaitMode,
+} from "./ring_base.ts";

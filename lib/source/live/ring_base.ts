@@ -12,6 +12,13 @@
  * Waiting for packets (`await ring.wait()`) is the only FFI call in a read
  * loop, made once per empty ring, never per packet.
  *
+ * Scaling across cores: rings opened with the same `fanout` group on one
+ * interface share its traffic, each frame going to exactly one of them
+ * (AF_PACKET PACKET_FANOUT; one ring per Worker). `paused: true` opens a ring
+ * that receives nothing until `ring.start()`: open and join every member
+ * paused, then start them, and no member sees a frame while the group is
+ * still forming.
+ *
  * @example
  * ```ts
  * import { Ring } from "./ring.ts";
@@ -25,7 +32,7 @@
  * ```
  */
 import { type Native, native, OPTS, OPTS_SIZE } from "./ffi.ts";
-import { RingError, unwrap } from "./errors.ts";
+import { errnoName, RingError, unwrap } from "./errors.ts";
 import type { CaptureStats, Packet, PacketSource } from "../../packet.ts";
 import { PacketBatch } from "../../batch.ts";
 
@@ -33,6 +40,36 @@ import { PacketBatch } from "../../batch.ts";
 export type WaitMode = "poll" | "busy" | "adaptive";
 const WAIT_MODES: Record<WaitMode, number> = { poll: 0, busy: 1, adaptive: 2 };
 const BACKENDS = { auto: 0, ring: 1, packet: 2 } as const;
+
+/**
+ * How a fanout group spreads frames over its members: "hash" (default) the
+ * kernel's symmetric flow hash, so both directions of a flow meet in one
+ * member; "lb" round robin; "cpu" by the receiving CPU; "qm" by the NIC's
+ * receive queue; "rollover" fill one member, then the next; "random".
+ */
+export type FanoutMode = "hash" | "lb" | "cpu" | "qm" | "rollover" | "random";
+/** Every fanout mode, the default first. */
+export const FANOUT_MODES: readonly FanoutMode[] = ["hash", "lb", "cpu", "qm", "rollover", "random"];
+/** libring.h enum lr_fanout_mode (the kernel's PACKET_FANOUT_* numbers). */
+const FANOUT_MODE_NUM: Record<FanoutMode, number> = { hash: 0, lb: 1, cpu: 2, rollover: 3, random: 4, qm: 5 };
+/** lr_open flag LR_F_PAUSED; lr_fanout flag LR_FANOUT_DEFRAG. */
+const LR_F_PAUSED = 0x10, LR_FANOUT_DEFRAG = 0x1;
+
+/** A fanout group to join (`RingOptions.fanout`). AF_PACKET only. */
+export interface FanoutOptions {
+  /** How frames are spread; default "hash". Every member must use the same. */
+  mode?: FanoutMode;
+  /** Group id 1..65535 to join (or create, if no group has it); 0 or absent: the kernel allocates a new one (read it from `ring.fanoutGroup`). */
+  group?: number;
+  /** Group size, fixed when the group is created (1..65536); a join beyond it fails (ENOSPC). Absent: 256 (kernel default) when creating, any size when joining. */
+  members?: number;
+  /**
+   * Reassemble IPv4 fragments before choosing the member; default false.
+   * Members then receive reassembled datagrams instead of the wire frames, so
+   * packets and bytes count datagrams, not frames.
+   */
+  defrag?: boolean;
+}
 
 /** Options of `Ring.open`. Every one is validated; a bad one throws RingError EINVAL. */
 export interface RingOptions {
@@ -60,6 +97,55 @@ export interface RingOptions {
   steal?: boolean;
   /** Force a backend; default "auto" (or $RINGCAP_BACKEND). */
   backend?: "auto" | "ring" | "packet";
+  /** Join a fanout group after opening (AF_PACKET only; the ringcap module throws EOPNOTSUPP). */
+  fanout?: FanoutOptions;
+  /**
+   * Open paused: the ring receives nothing until `ring.start()` (a start
+   * barrier for a fanout group's members). The filter still compiles at open.
+   */
+  paused?: boolean;
+}
+
+/** lr_fanout's arguments from validated fanout options. */
+interface FanoutArgs {
+  group: number;
+  mode: number;
+  flags: number;
+  members: number;
+}
+
+/** Validate `RingOptions.fanout`; null when absent. */
+function fanoutArgs(f: unknown): FanoutArgs | null {
+  if (f === undefined) return null;
+  if (typeof f !== "object" || f === null || Array.isArray(f)) {
+    throw new RingError(
+      "EINVAL",
+      `fanout must be an object like { mode: "hash", members: 4 }, got ${String(f)}`,
+    );
+  }
+  const o = f as FanoutOptions;
+  const mode = o.mode ?? "hash";
+  if (typeof mode !== "string" || !Object.hasOwn(FANOUT_MODE_NUM, mode)) {
+    throw new RingError(
+      "EINVAL",
+      `fanout mode (--fanout) must be ${FANOUT_MODES.join(", ")}, got ${String(mode)}`,
+    );
+  }
+  if (o.defrag !== undefined && typeof o.defrag !== "boolean") {
+    throw new RingError("EINVAL", `fanout.defrag must be true or false, got ${String(o.defrag)}`);
+  }
+  return {
+    group: intOption("fanout.group", o.group ?? 0, 0, 65535),
+    mode: FANOUT_MODE_NUM[mode],
+    flags: o.defrag ? LR_FANOUT_DEFRAG : 0,
+    members: o.members === undefined ? 0 : intOption("fanout.members", o.members, 1, 65536),
+  };
+}
+
+/** Return rc when >= 0, else throw a RingError whose message is libring's one-line detail. */
+function check(rc: number, what: string, lib: Native): number {
+  if (rc >= 0) return rc;
+  throw new RingError(errnoName(rc), `${what}: ${lib.error() || lib.strerror(rc)}`);
 }
 
 /** Largest ring: the reader addresses it with 32-bit offsets (`>>> 2` into one Uint32Array). */
@@ -110,8 +196,14 @@ export function encodeOptions(o: RingOptions): Uint8Array {
   if (dir !== "both" && dir !== "in" && dir !== "out") {
     throw new RingError("EINVAL", `direction must be both, in or out, got ${String(dir)}`);
   }
+  if (o.paused !== undefined && typeof o.paused !== "boolean") {
+    throw new RingError("EINVAL", `paused must be true or false, got ${String(o.paused)}`);
+  }
+  // a fanout member is opened paused, joined, then started (unless paused was asked):
+  // it never receives a frame alone before it joins
+  const fanout = fanoutArgs(o.fanout);
   const flags = (o.promisc === false ? 1 : 0) | (o.steal ? 2 : 0) | (dir === "in" ? 4 : 0) |
-    (dir === "out" ? 8 : 0);
+    (dir === "out" ? 8 : 0) | (o.paused || fanout ? LR_F_PAUSED : 0);
   dv.setUint32(OPTS.flags, flags, true);
   return buf;
 }
@@ -145,6 +237,8 @@ export abstract class Ring implements PacketSource, Disposable, AsyncIterable<Pa
   protected lib: Native;
   protected handle: number;
   #closed = false;
+  #paused = false;
+  #fanout = -1;
   #stats = new BigUint64Array(5);
   #token = {};
 
@@ -156,15 +250,20 @@ export abstract class Ring implements PacketSource, Disposable, AsyncIterable<Pa
   /**
    * Open a capture on `iface`. Throws RingError: ENODEV (no such interface),
    * EPERM (no CAP_NET_RAW), EINVAL (bad option), EBADMSG (bad filter), ENOMEM.
+   * With `fanout`, also joins the group (opened paused, joined, then started
+   * unless `paused`): EINVAL (the group exists with another mode, flags, size
+   * or interface), ENOSPC (the group is full), EOPNOTSUPP (module backend).
    */
   static async open(iface: string, options: RingOptions = {}): Promise<Ring> {
     if (typeof iface !== "string" || !iface) {
       throw new RingError("ENODEV", "no interface given: pass one (e.g. eth0; see `ip link`)");
     }
     const opts = encodeOptions(options);
+    const fanout = fanoutArgs(options.fanout);
     const lib = await native();
     const filter = options.filter ?? "";
     const handle = unwrap(lib.open(iface, opts, filter), filter ? `${iface} '${filter}'` : iface, lib);
+    let ring: Ring;
     try {
       const keys = lib.layoutKeys();
       const vals = new BigUint64Array(keys.length);
@@ -183,11 +282,26 @@ export abstract class Ring implements PacketSource, Disposable, AsyncIterable<Pa
           `${iface}: cannot map a ${layout.size}-byte ring in this runtime (${e}): use a smaller --ring-mb`,
         );
       }
-      return new cls({ lib, handle, iface, layout, buffer });
+      ring = new cls({ lib, handle, iface, layout, buffer });
     } catch (e) {
       lib.close(handle);
       throw e;
     }
+    try {
+      ring.#paused = options.paused === true || fanout !== null;
+      if (fanout) {
+        ring.#fanout = check(
+          lib.fanout(handle, fanout.group, fanout.mode, fanout.flags, fanout.members),
+          `${iface} fanout`,
+          lib,
+        );
+        if (!options.paused) ring.start();
+      }
+    } catch (e) {
+      ring.close();
+      throw e;
+    }
+    return ring;
   }
 
   protected constructor(m: Mapping) {
@@ -211,6 +325,28 @@ export abstract class Ring implements PacketSource, Disposable, AsyncIterable<Pa
   /** True once closed. */
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /** The fanout group this ring is in (`RingOptions.fanout`), or -1. */
+  get fanoutGroup(): number {
+    return this.#fanout;
+  }
+
+  /** True while the ring was opened `paused` and not started yet. */
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  /**
+   * End the pause of a ring opened with `paused: true`: from now on it
+   * receives frames (the kernel swaps the drop-all program for the ring's
+   * filter atomically). A no-op when not paused.
+   */
+  start(): void {
+    if (this.#closed) throw new RingError("EBADF", `${this.iface}: the capture is closed`);
+    if (!this.#paused) return;
+    check(this.lib.start(this.handle), `${this.iface} start`, this.lib);
+    this.#paused = false;
   }
 
   /**
