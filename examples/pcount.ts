@@ -11,36 +11,53 @@
  * interface goes away during the capture.
  */
 import process from "node:process";
-import { Ring } from "../lib/source/live/ring.ts";
-import { runAnalysis } from "../lib/analysis/analysis.ts";
-import { counting } from "../lib/analysis/count.ts";
-import { captureCli, fmt, main, parseCapture, ringOptions } from "../lib/cli/common.ts";
+import { runCapture, type WorkerState } from "../lib/cluster/cluster.ts";
+import type { CountSnapshot } from "../lib/analysis/count.ts";
+import { captureCli, fmt, main, parseCapture, ringOptions, workerOptions } from "../lib/cli/common.ts";
+
+// the analysis each thread runs, by module and export (a Worker imports it itself)
+const COUNTING = { module: new URL("../lib/analysis/count.ts", import.meta.url).href, export: "counting" };
 
 await main(async (started) => {
-  const cli = captureCli("pcount", "Count packets on an interface");
+  const cli = workerOptions(captureCli("pcount", "Count packets on an interface"));
   const f = parseCapture(cli, process.argv.slice(2));
   if (!f) return 0;
-  using ring = await Ring.open(f.iface, ringOptions(f));
-  started();
   const log = f.json ? console.error : console.log;
   let packets = 0, lastT = 0;
-  // each second: what the analysis counted since the previous second, and the ring's drops
-  const onSnapshot = (d: { packets: number; bytes: number }, t: number) => {
+  const sum = (xs: readonly WorkerState[]) => xs.reduce((a, w) => a + w.stats.dropped, 0);
+  // each second: what the threads counted since the previous second, and the rings' drops
+  const onSnapshot = (
+    d: CountSnapshot,
+    t: number,
+    ws: readonly WorkerState[],
+    final: boolean,
+  ) => {
+    if (final) return; // the totals come from end.total below
     packets += d.packets;
     const dt = t - lastT || 1;
+    const each = ws.length > 1 ? ` (per worker: ${ws.map((w) => fmt(w.stats.dropped)).join(", ")})` : "";
     log(
       `${f.iface}: ${fmt(packets)} pkts (${fmt(d.packets / dt)} pkt/s, ` +
-        `${fmt((d.bytes * 8) / dt / 1e6, 2)} Mbit/s) ${fmt(ring.stats().dropped)} dropped`,
+        `${fmt((d.bytes * 8) / dt / 1e6, 2)} Mbit/s) ${fmt(sum(ws))} dropped${each}`,
     );
     lastT = t;
   };
-  const end = await runAnalysis(ring, counting, {}, {
+  const end = await runCapture(f.iface, { ...COUNTING, options: {} }, {
+    ...ringOptions(f),
+    workers: f.workers,
+    fanout: f.fanout,
     count: f.count,
     duration: f.duration,
     onSnapshot,
-    returnErrors: true,
+    onStart: started,
   });
-  const s = ring.stats(), { bytes } = end.total;
+  const s = end.workers.map((w) => w.stats).reduce((a, b) => ({
+    packets: a.packets + b.packets,
+    dropped: a.dropped + b.dropped,
+    filtered: a.filtered + b.filtered,
+    bytes: a.bytes + b.bytes,
+  }));
+  const { bytes } = end.total;
   const offered = s.packets + s.dropped;
   const secs = end.seconds || 1e-9;
   log(
@@ -50,7 +67,12 @@ await main(async (started) => {
   );
   if (end.error !== undefined) throw end.error; // the interface went away: totals first, then the error
   if (f.json) {
-    console.log(JSON.stringify({ ...s, bytes, read: end.total.packets, seconds: +end.seconds.toFixed(6) }));
+    const workers = end.workers.length > 1
+      ? { workers: end.workers.map((w) => ({ ...w.stats, read: w.read })) }
+      : {};
+    console.log(
+      JSON.stringify({ ...s, bytes, read: end.total.packets, seconds: +end.seconds.toFixed(6), ...workers }),
+    );
   }
   return 0;
 });

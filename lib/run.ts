@@ -45,6 +45,18 @@ export interface RunOptions {
    * its totals first, then the error, as tcpdump does. Default false.
    */
   returnErrors?: boolean;
+  /**
+   * Threads sharing one capture (Workers): `stop()` is checked once per burst
+   * (a shared stop flag); `claim(n)` reserves up to n packets of a shared -c
+   * budget before a burst (returns how many it may read: 0 = none now) and
+   * `settle(claimed, read)` gives back what the burst did not use, returning
+   * true when the whole budget is spent. Without `claim`, `count` applies.
+   */
+  shared?: {
+    stop(): boolean;
+    claim?(n: number): number;
+    settle?(claimed: number, read: number): boolean;
+  };
 }
 
 /** Why `run` ended and what it read. */
@@ -77,6 +89,12 @@ function installSignals(): void {
 }
 const turn = () => new Promise<void>((r) => setImmediate(r));
 
+/** True once SIGINT or SIGTERM arrived (installs the handlers on first use): for loops other than run()'s. */
+export function stopSignalled(): boolean {
+  installSignals();
+  return signals.stop;
+}
+
 /** Read packets until count, duration, a signal or end of file. See the module doc. */
 export async function run(
   src: PacketSource,
@@ -108,9 +126,11 @@ async function loop(
   let read = 0;
   const handle = o.handleSignals !== false;
   if (handle) installSignals();
+  const shared = o.shared, claim = shared?.claim !== undefined;
   let reason: RunResult["reason"] = "signal";
   for (;;) {
-    let burst = count ? Math.min(BURST, count - read) : BURST;
+    let burst = claim ? shared!.claim!(BURST) : count ? Math.min(BURST, count - read) : BURST;
+    const claimed = burst;
     let got = 0;
     try {
       for (let p = burst > 0 ? src.next() : null; p; p = --burst > 0 ? src.next() : null) {
@@ -120,7 +140,9 @@ async function loop(
     } finally {
       read += got; // also when the source or onPacket throws: `progress` stays exact
       progress.read = read;
+      if (claim && shared!.settle!(claimed, got)) reason = "count";
     }
+    if (reason === "count") break;
     const now = performance.now();
     if (o.onTick && now >= nextTick) {
       o.onTick((now - t0) / 1000);
@@ -135,13 +157,16 @@ async function loop(
       break;
     }
     if (handle && signals.stop) break;
+    if (shared?.stop()) break;
     if (got === 0 && !live) {
       reason = "eof";
       break;
     }
     if (got < BURST && live) {
       const left = durationMs ? durationMs - (now - t0) : 100;
-      await (src as unknown as Waitable).wait(Math.max(1, Math.min(100, left, nextTick - now)));
+      // no budget now (other threads hold what is left of -c): look again soon
+      const ms = claim && claimed === 0 ? 1 : Math.max(1, Math.min(100, left, nextTick - now));
+      await (src as unknown as Waitable).wait(ms);
     } else {
       await (o.between?.() ?? turn());
     }

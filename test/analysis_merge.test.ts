@@ -98,9 +98,15 @@ function withFiles(
   };
 }
 
+/** The merge of every snapshot of a run over the file (all of each: records included). */
 async function analyse<O, S>(path: string, kind: AnalysisKind<O, S>, o: O): Promise<S> {
   using src = openCaptureFile(path);
-  return (await runAnalysis(src, kind, o, { handleSignals: false })).total;
+  let all: S | undefined;
+  await runAnalysis(src, kind, o, {
+    handleSignals: false,
+    onSnapshot: (s) => (all = all === undefined ? s : kind.merge(all, s)),
+  });
+  return all!;
 }
 
 async function splitMerge<O, S>(kind: AnalysisKind<O, S>, o: O, halves: string[]): Promise<S> {

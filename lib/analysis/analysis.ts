@@ -54,6 +54,11 @@ export interface AnalysisKind<O, S> {
   create(options: O): Analysis<S>;
   /** The snapshot of a state that saw a's packets and b's (may reuse `a`). */
   merge(a: S, b: S): S;
+  /**
+   * What of a snapshot the running total keeps (default: all of it) — the
+   * probe's flow records go to the exporter, not into the total.
+   */
+  retain?(s: S): S;
 }
 
 /** What `runAnalysis` returns: the read loop's result plus the merged snapshots. */
@@ -62,17 +67,21 @@ export interface AnalysisResult<S> extends RunResult {
   total: S;
 }
 
-/** Options of `runAnalysis`: the read loop's, plus a hook for each snapshot taken at a tick. */
+/** Options of `runAnalysis`: the read loop's, plus a hook for each snapshot. */
 export interface RunAnalysisOptions<S> extends Omit<RunOptions, "onTick"> {
-  /** At every tick: the snapshot since the previous one and the seconds since start. */
-  onSnapshot?: (s: S, seconds: number) => void;
+  /**
+   * Every snapshot, with the seconds since the start: one at every tick, and
+   * the last one at the end (`final`).
+   */
+  onSnapshot?: (s: S, seconds: number, final: boolean) => void;
 }
 
 /**
  * Run one analysis over a source on this thread (the `--workers 1` path):
  * the shared read loop calls `add` per packet; at each tick `tick` runs and,
  * with `onSnapshot`, a snapshot is taken and handed over; at the end `finish`
- * runs and every snapshot is merged into `total`.
+ * runs, the last snapshot is handed over, and every snapshot is merged into
+ * `total` (what `retain` keeps of each).
  */
 export async function runAnalysis<O, S>(
   src: PacketSource,
@@ -83,18 +92,19 @@ export async function runAnalysis<O, S>(
   const a = kind.create(options);
   let total: S | undefined;
   const take = () => {
-    const s = a.snapshot();
-    total = total === undefined ? s : kind.merge(total, s);
+    const s = a.snapshot(), kept = kind.retain ? kind.retain(s) : s;
+    total = total === undefined ? kept : kind.merge(total, kept);
     return s;
   };
   const end = await run(src, (p) => a.add(p), {
     ...o,
     onTick: (sec) => {
       a.tick?.(Date.now());
-      if (o.onSnapshot) o.onSnapshot(take(), sec);
+      if (o.onSnapshot) o.onSnapshot(take(), sec, false);
     },
   });
   a.finish?.(Date.now());
-  take();
+  const last = take();
+  o.onSnapshot?.(last, end.seconds, true);
   return { ...end, total: total! };
 }

@@ -20,7 +20,13 @@ import cac from "cac";
 import { readFileSync, writeSync } from "node:fs";
 import process from "node:process";
 import { RingError } from "../source/live/errors.ts";
-import { MAX_RING_MB, type RingOptions, type WaitMode } from "../source/live/ring_base.ts";
+import {
+  FANOUT_MODES,
+  type FanoutMode,
+  MAX_RING_MB,
+  type RingOptions,
+  type WaitMode,
+} from "../source/live/ring_base.ts";
 import type { SourceOptions } from "../source/open.ts";
 
 /** A bad command line: printed as one line, exit 2. */
@@ -44,6 +50,10 @@ export interface CaptureFlags {
   read?: string;
   write?: string;
   filter: string;
+  /** --workers: threads, each with its own ring in one fanout group (1 = this thread only). */
+  workers: number;
+  /** --fanout: how the kernel spreads frames over the workers. */
+  fanout: FanoutMode;
   /** Every option cac parsed, for tool-specific ones. */
   raw: Record<string, unknown>;
 }
@@ -81,6 +91,31 @@ export function captureOptions(cmd: Cac): Cac {
     .option("--wait <mode>", "busy | poll | adaptive (default poll)")
     .option("--sampling <n>", "Keep 1 packet in N, in the kernel")
     .option("--json", "Last stdout line: one JSON object of the counters");
+}
+
+/**
+ * Declare --workers and --fanout on a cac command (pcount, topn, the probe and
+ * their ringcap commands; dump runs on one thread).
+ *
+ * @example
+ * ```ts
+ * import { captureCli, workerOptions } from "./common.ts";
+ * const cli = workerOptions(captureCli("pcount", "Count packets"));
+ * ```
+ */
+export function workerOptions(cmd: Cac): Cac {
+  return cmd
+    .option("--workers <n>", "Threads, each with its own ring in one fanout group: N or auto (default 1)")
+    .option(
+      "--fanout <mode>",
+      "hash | lb | cpu | qm | rollover | random: how frames are spread (default hash)",
+    );
+}
+
+/** The number of CPUs this process may use (--workers auto). */
+export function cpuCount(): number {
+  const n = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency;
+  return Math.max(1, Math.min(64, n ?? 1));
 }
 
 /**
@@ -133,6 +168,8 @@ const COMMON = new Set([
   "json",
   "h",
   "help",
+  "workers",
+  "fanout",
 ]);
 
 /**
@@ -174,8 +211,24 @@ export function parseCapture(
   if (wait !== "busy" && wait !== "poll" && wait !== "adaptive") {
     throw new UsageError(`--wait must be busy, poll or adaptive, got '${wait}'`);
   }
+  const workersRaw = o.workers ?? 1;
+  const wn = numeric(workersRaw);
+  if (workersRaw !== "auto" && !(Number.isInteger(wn) && wn >= 1 && wn <= 64)) {
+    throw new UsageError(`--workers must be auto or an integer from 1 to 64, got '${workersRaw}'`);
+  }
+  const workers = workersRaw === "auto" ? cpuCount() : wn;
+  const fanout = String(o.fanout ?? "hash");
+  if (!(FANOUT_MODES as readonly string[]).includes(fanout)) {
+    throw new UsageError(`--fanout must be ${FANOUT_MODES.join(", ")}, got '${fanout}'`);
+  }
+  const read = typeof o.r === "string" ? o.r : typeof o.read === "string" ? o.read : undefined;
+  if (read !== undefined && workers > 1) {
+    throw new UsageError("-r FILE is read by one thread: drop --workers (it is for live captures)");
+  }
   return {
     iface,
+    workers,
+    fanout: fanout as FanoutMode,
     count: o.count === undefined ? 0 : num("-c (count)", o.count, 1, Number.MAX_SAFE_INTEGER),
     duration: o.duration === undefined ? 0 : num("--duration", o.duration, 0.001, 1e9, false),
     snaplen: o.snaplen === undefined ? undefined : num("-s (snaplen)", o.snaplen, 1, 262144),
@@ -183,7 +236,7 @@ export function parseCapture(
     wait,
     sampling: o.sampling === undefined ? 1 : num("--sampling", o.sampling, 1, 2 ** 31),
     json: o.json === true,
-    read: typeof o.r === "string" ? o.r : typeof o.read === "string" ? o.read : undefined,
+    read,
     write: typeof o.w === "string" ? o.w : typeof o.write === "string" ? o.write : undefined,
     filter: args.join(" "),
     raw: o,

@@ -31,7 +31,8 @@ export async function runCount(s: OpenedSource, f: CaptureFlags): Promise<number
   const end = await runAnalysis(s.src, counting, {}, {
     count: f.count,
     duration: f.duration,
-    onSnapshot: (d, sec) => {
+    onSnapshot: (d, sec, final) => {
+      if (final) return;
       packets += d.packets;
       bytes += d.bytes;
       const st = s.src.stats();

@@ -162,7 +162,8 @@ export async function runDump(
     const end = await runAnalysis(s.src, dumping, sink, {
       count: f.count,
       duration: f.duration,
-      onSnapshot: (_, sec) => {
+      onSnapshot: (_, sec, final) => {
+        if (final) return;
         writer?.flush();
         text.flush();
         const st = s.src.stats();

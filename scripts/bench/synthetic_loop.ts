@@ -2,7 +2,8 @@
  * The cost of the TypeScript read loop alone, with no kernel and no memory
  * traffic from a NIC: a synthetic TPACKET_V3 ring (64 blocks of 1 MiB filled
  * with 64-byte IPv4/UDP frames over 256 flows) in an ArrayBuffer, read by the
- * real reader (lib/source/live/ring_v3.ts) four ways, in turn: pcount's loop (lib/run.ts),
+ * real reader (lib/source/live/ring_v3.ts) four ways, in turn: pcount's loop (the
+ * counting analysis through runAnalysis and lib/run.ts),
  * a bare `for (p = next(); p; p = next())`, the bare loop plus `decode()`, and
  * the bare loop feeding the flow probe (decode + flow table; its export goes to
  * a discard port). Prints ns per packet per repetition; the differences are
@@ -13,7 +14,8 @@
  */
 import process from "node:process";
 import { V3Ring } from "../../lib/source/live/ring_v3.ts";
-import { run } from "../../lib/run.ts";
+import { runAnalysis } from "../../lib/analysis/analysis.ts";
+import { counting } from "../../lib/analysis/count.ts";
 import type { Mapping } from "../../lib/source/live/ring_base.ts";
 import { decode, Decoded } from "../../lib/decode/mod.ts";
 import { FlowProbe } from "../../lib/analysis/flow/probe.ts";
@@ -82,17 +84,15 @@ const total = perBlock * (NB - 1);
 const reps = Number(process.argv[2] ?? 12);
 const d = new Decoded();
 const probe = await FlowProbe.open({ collectors: ["127.0.0.1:9"], version: 9 });
-const NAMES = ["run()      ", "bare loop  ", "+ decode   ", "+ flow probe"];
+const NAMES = ["pcount loop", "bare loop  ", "+ decode   ", "+ flow probe"];
 for (let rep = 0; rep < reps; rep++) {
   fill();
   let packets = 0, bytes = 0;
   const mode = rep % 4;
   const t0 = performance.now();
   if (mode === 0) {
-    await run(ring, (p) => {
-      packets++;
-      bytes += p.wirelen;
-    }, { count: total, duration: 5, handleSignals: false });
+    const end = await runAnalysis(ring, counting, {}, { count: total, duration: 5, handleSignals: false });
+    packets = end.total.packets;
   } else if (mode === 1) {
     for (let p = ring.next(); p && packets < total; p = ring.next()) {
       packets++;

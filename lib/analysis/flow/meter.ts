@@ -187,4 +187,5 @@ export const flowMetering: AnalysisKind<MeterOptions, FlowSnapshot> = {
     firstIpMs: a.firstIpMs < b.firstIpMs || b.firstIpMs !== b.firstIpMs ? a.firstIpMs : b.firstIpMs,
     records: RecordBatch.concat(a.records, b.records),
   }),
+  retain: (s) => ({ ...s, records: { buffer: new ArrayBuffer(0), count: 0 } }),
 };
