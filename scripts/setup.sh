@@ -10,6 +10,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mode="${1:-run}"
 
+# First (before installing anything): package-lock.json must still describe
+# package.json. npm ci checks the dependency versions but not the rest of the
+# lock's root entry (bin, license, engines...): scripts/check_lock.mjs.
+if ! node scripts/check_lock.mjs; then
+  if [[ "$mode" != run ]]; then exit 2; fi
+  echo "setup: continuing (the test command stops here)" >&2
+fi
+
 pkgs=(build-essential libpcap-dev iproute2 procps util-linux)
 if [[ "$mode" != run ]]; then
   pkgs+=(tcpdump tshark nfdump ethtool netsniff-ng iputils-ping linux-headers-amd64
