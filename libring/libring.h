@@ -121,8 +121,10 @@ enum lr_fanout_mode {
  *     Needs Linux >= 5.9 (struct fanout_args); on older kernels it is
  *     ignored and every group holds up to 256 members.
  * Every member must use the same interface, mode, flags and direction (a
- * handle opened with LR_F_RX_ONLY makes the group ignore outgoing frames,
- * PACKET_FANOUT_FLAG_IGNORE_OUTGOING). Returns the group id (>= 0) or -errno,
+ * handle opened with LR_F_RX_ONLY makes an rx-only group:
+ * PACKET_FANOUT_FLAG_IGNORE_OUTGOING, and its program drops outgoing frames
+ * itself, since that flag does nothing on some kernels, e.g. Debian's 6.1).
+ * Returns the group id (>= 0) or -errno,
  * with lr_error() saying what to change:
  *   -EINVAL unknown mode/flags, group id or size out of range, or the group
  *           exists with another mode, flags, size or interface;

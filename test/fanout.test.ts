@@ -271,15 +271,24 @@ test("fanout: a paused ring keeps its filter: after start() only matching frames
 test("fanout: rx-only members ignore the frames the interface sends (both-direction members see them)", async () => {
   needNet();
   using net = VethPair.create("rxo");
-  for (const direction of ["in", "both"] as const) {
-    const rings = await openGroup(net.host, 2, { mode: "lb" }, { direction });
+  // the group's own flag for this (PACKET_FANOUT_FLAG_IGNORE_OUTGOING) does nothing on Linux 6.1:
+  // libring's program drops outgoing frames for rx-only captures too
+  const cases = [["in", true], ["both", true], ["in", false]] as const;
+  for (const [direction, grouped] of cases) {
+    const rings = grouped
+      ? await openGroup(net.host, 2, { mode: "lb" }, { direction })
+      : [await Ring.open(net.host, { ringMb: 4, direction })];
     try {
       // sent out of net.host (into the namespace): outgoing on net.host
       execFileSync(TXFRAMES, [net.host, "200"], { stdio: "ignore" });
       net.send(100);
       const want = direction === "in" ? 100 : 300;
       const got = await drainAll(rings, want);
-      assert.equal(got.flat().length, want, `${direction}: ${got.map((g) => g.length).join(" + ")}`);
+      assert.equal(
+        got.flat().length,
+        want,
+        `${direction}${grouped ? " (group)" : ""}: ${got.map((g) => g.length).join(" + ")}`,
+      );
     } finally {
       for (const r of rings) r.close();
     }

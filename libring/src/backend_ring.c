@@ -237,12 +237,12 @@ static int ring_stats(struct lr_handle *h)
 static int ring_start(struct lr_handle *h, const struct sock_fprog *prog)
 {
 	struct sock_fprog mine;
-	int rc, err;
+	int rc, err, unused = 0;
 
 	if (module_prog(prog, (uint32_t)h->layout[LRK_snaplen], &mine))
 		rc = setsockopt(h->fd, SOL_SOCKET, SO_ATTACH_FILTER, &mine, sizeof(mine));
-	else
-		rc = setsockopt(h->fd, SOL_SOCKET, SO_DETACH_FILTER, NULL, 0);
+	else /* the kernel wants an int-sized value even here */
+		rc = setsockopt(h->fd, SOL_SOCKET, SO_DETACH_FILTER, &unused, sizeof(unused));
 	if (rc < 0) {
 		err = -errno;
 		lri_set_error("attaching the filter: %s", strerror(errno));

@@ -1,7 +1,10 @@
 /*
  * filter.c — the classic BPF program libring attaches in the kernel.
  *
- * It does three jobs in one program, in this order:
+ * It does three jobs in one program, in this order (after, for rx-only
+ * AF_PACKET captures, a guard that drops outgoing frames: pkttype ==
+ * PACKET_OUTGOING; PACKET_IGNORE_OUTGOING stops applying once a socket joins
+ * a fanout group, and the group's own flag works only on newer kernels):
  *   1. the user's tcpdump expression, compiled by libpcap's pcap_compile
  *      (no hand-written compiler) for Ethernet at the snap length;
  *   2. 1-in-N sampling with the kernel's random ancillary load
@@ -11,6 +14,7 @@
  * The module backend attaches the same program with SO_ATTACH_FILTER.
  */
 #include <errno.h>
+#include <linux/if_packet.h>
 #include <pcap/pcap.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -48,11 +52,11 @@ static pcap_t *compile_handle(const char *dev, const char *expr, uint32_t snaple
 }
 
 int lri_filter_build(const char *dev, const char *expr, uint32_t snaplen, uint32_t sampling,
-		     struct sock_fprog *out)
+		     int rx_only, struct sock_fprog *out)
 {
 	struct bpf_program bp = {0};
 	struct sock_filter *f;
-	size_t n_user = 0, n = 0, sampler;
+	size_t n_user = 0, n = 0, sampler, guard = rx_only ? 3 : 0;
 	const int sampled = sampling > 1;
 
 	memset(out, 0, sizeof(*out));
@@ -68,20 +72,26 @@ int lri_filter_build(const char *dev, const char *expr, uint32_t snaplen, uint32
 		pcap_close(p);
 		n_user = bp.bf_len;
 	}
-	/* user program, then the sampler (4 insns) or a final accept */
-	f = calloc(n_user + 5, sizeof(*f));
+	/* [guard,] user program, then the sampler (4 insns) or a final accept */
+	f = calloc(guard + n_user + 5, sizeof(*f));
 	if (!f) {
 		pcap_freecode(&bp);
 		return -ENOMEM;
 	}
-	sampler = n_user;
+	if (guard) {
+		f[n++] = stmt(BPF_LD | BPF_W | BPF_ABS, (uint32_t)(SKF_AD_OFF + SKF_AD_PKTTYPE));
+		f[n] = stmt(BPF_JMP | BPF_JEQ | BPF_K, PACKET_OUTGOING);
+		f[n++].jf = 1; /* not outgoing → skip the reject */
+		f[n++] = stmt(BPF_RET | BPF_K, 0);
+	}
+	sampler = guard + n_user; /* jumps below are relative: only the target moves */
 	for (size_t i = 0; i < n_user; i++) {
 		const struct bpf_insn *in = &bp.bf_insns[i];
 		f[n] = (struct sock_filter){in->code, in->jt, in->jf, in->k};
 		/* an accepting return goes to the sampler, which keeps snaplen */
 		if (BPF_CLASS(in->code) == BPF_RET && BPF_RVAL(in->code) == BPF_K &&
 		    in->k != 0)
-			f[n] = stmt(BPF_JMP | BPF_JA, (uint32_t)(sampler - i - 1));
+			f[n] = stmt(BPF_JMP | BPF_JA, (uint32_t)(sampler - n - 1));
 		n++;
 	}
 	pcap_freecode(&bp);

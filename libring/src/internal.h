@@ -115,13 +115,14 @@ extern const struct sock_fprog lri_drop_all;
 /* Set the thread's detail message for lr_error(). */
 void lri_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* filter.c: build the program attached in the kernel: the user's filter
- * (compiled by libpcap for Ethernet at snaplen; for `vlan` expressions against
- * a live handle on dev, so stripped tags match), then 1-in-N sampling with
- * the random ancillary load; accepted packets are cut to snaplen.
+/* filter.c: build the program attached in the kernel: with rx_only, a guard
+ * that drops outgoing frames; the user's filter (compiled by libpcap for
+ * Ethernet at snaplen; for `vlan` expressions against a live handle on dev,
+ * so stripped tags match), then 1-in-N sampling with the random ancillary
+ * load; accepted packets are cut to snaplen.
  * Returns 0 and a malloc'ed prog (free with lri_filter_free) or -errno. */
 int lri_filter_build(const char *dev, const char *expr, uint32_t snaplen, uint32_t sampling,
-		     struct sock_fprog *out);
+		     int rx_only, struct sock_fprog *out);
 void lri_filter_free(struct sock_fprog *p);
 
 #endif

@@ -185,8 +185,10 @@ int lr_open(const char *dev, const struct lr_opts *opts, const char *filter)
 		lri_set_error("steal mode needs the ringcap kernel module");
 		return -EOPNOTSUPP;
 	}
-	/* AF_PACKET samples in the BPF program; the module samples itself */
-	err = lri_filter_build(dev, filter, o.snaplen, backend == LR_BACKEND_RING ? 1 : o.sampling, &prog);
+	/* AF_PACKET samples (and, rx-only, drops outgoing frames) in the BPF
+	 * program; the module does both itself */
+	err = lri_filter_build(dev, filter, o.snaplen, backend == LR_BACKEND_RING ? 1 : o.sampling,
+			       backend == LR_BACKEND_PACKET && (o.flags & LR_F_RX_ONLY), &prog);
 	if (err)
 		return err;
 

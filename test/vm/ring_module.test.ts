@@ -1,9 +1,10 @@
 /**
  * The TypeScript Ring over the ringcap kernel module (backend "ring"), run
  * inside the VM by test/vm/ts_tests.sh under Bun and Deno: exact capture byte
- * for byte, exact drop accounting, VLAN metadata, kernel filter, deterministic
- * module sampling, steal refused on a bridge port. Skips (saying why) where
- * the module is not loaded, e.g. on the host.
+ * for byte, exact drop accounting, VLAN metadata, kernel filter, the pause
+ * barrier (paused + start()), fanout refused (not on the module yet),
+ * deterministic module sampling, steal refused on a bridge port. Skips
+ * (saying why) where the module is not loaded, e.g. on the host.
  */
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
@@ -129,6 +130,47 @@ test("module ring: kernel filter inserts only matches and counts the rest as fil
   await settle(ring, N);
   const s = ring.stats();
   assert.equal(s.filtered, N - want);
+});
+
+test("module ring: paused receives nothing until start(), then its filter (or none) applies", async () => {
+  needModule();
+  using net = VethPair.create("mpa");
+  for (const filter of ["greater 1000", ""]) {
+    using ring = await Ring.open(net.host, {
+      backend: "ring",
+      ringMb: 4,
+      snaplen: 1600,
+      filter,
+      paused: true,
+    });
+    assert.ok(ring.paused);
+    net.send(200);
+    await settle(ring, 200);
+    let s = ring.stats();
+    assert.equal(s.packets, 0, `filter '${filter}': frames reached a paused ring`);
+    assert.equal(s.filtered, 200, "refused while paused: counted as filtered");
+    ring.start();
+    assert.ok(!ring.paused);
+    const N = 1000;
+    net.send(N, { seed: 5 });
+    const want = Array.from({ length: N }, (_, i) =>
+      frameLength(i, 5)).filter((l) => !filter || l >= 1000).length;
+    const n = await drain(ring, want, () => {}, VM_MS);
+    assert.equal(n, want, `filter '${filter}'`);
+    await settle(ring, 200 + N);
+    s = ring.stats();
+    assert.equal(s.filtered, 200 + N - want);
+  }
+});
+
+test("module ring: a fanout group is EOPNOTSUPP with a clear message", async () => {
+  needModule();
+  using net = VethPair.create("mfo");
+  await assert.rejects(
+    Ring.open(net.host, { backend: "ring", ringMb: 1, snaplen: 1600, fanout: { mode: "hash" } }),
+    (e: Error & { code?: string }) =>
+      e.code === "EOPNOTSUPP" && /fanout groups need the AF_PACKET backend/.test(e.message),
+  );
 });
 
 test("module ring: sampling 1 in 10 happens in the module: packets == sent/10", async () => {
