@@ -25,7 +25,15 @@
  * ```
  */
 // sources
-export { encodeOptions, Ring, type RingOptions, type WaitMode } from "./lib/source/live/ring.ts";
+export {
+  encodeOptions,
+  FANOUT_MODES,
+  type FanoutMode,
+  type FanoutOptions,
+  Ring,
+  type RingOptions,
+  type WaitMode,
+} from "./lib/source/live/ring.ts";
 export { RingError } from "./lib/source/live/errors.ts";
 export { BpfFilter } from "./lib/source/live/filter.ts";
 export {
@@ -39,6 +47,17 @@ export {
 export { type OpenedSource, openSource, type SourceOptions } from "./lib/source/open.ts";
 export { PacketBatch } from "./lib/batch.ts";
 export type { CaptureStats, Packet, PacketSource } from "./lib/packet.ts";
+// one capture over several cores (Workers in a fanout group)
+export {
+  type AnalysisRef,
+  type ClusterOptions,
+  type ClusterResult,
+  runCapture,
+  runCluster,
+  WorkerError,
+  type WorkerState,
+} from "./lib/cluster/cluster.ts";
+export { type ProbeWorkersOptions, runProbeWorkers } from "./lib/cluster/probe.ts";
 // the read loop and the analysis shape
 export { run, type RunOptions, type RunResult } from "./lib/run.ts";
 export {

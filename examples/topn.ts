@@ -17,16 +17,17 @@
  * (also on Ctrl-C), 2 if it cannot start, 1 if the capture fails on the way.
  */
 import process from "node:process";
-import { captureCli, main, parseCaptureStdio, sourceOptions } from "../lib/cli/common.ts";
+import { captureCli, main, parseCaptureStdio, sourceOptions, workerOptions } from "../lib/cli/common.ts";
 import { openSource } from "../lib/source/open.ts";
-import { runTop, TOP_OPTIONS, topCliOptions, topFlags } from "../lib/cli/top.ts";
+import { runTop, runTopWorkers, TOP_OPTIONS, topCliOptions, topFlags } from "../lib/cli/top.ts";
 
 await main(async (started) => {
-  const cli = captureCli("topn", "Top hosts, host pairs, protocols and ports");
+  const cli = workerOptions(captureCli("topn", "Top hosts, host pairs, protocols and ports"));
   topCliOptions(cli);
   const f = parseCaptureStdio(cli, process.argv.slice(2), TOP_OPTIONS);
   if (!f) return 0;
   const top = topFlags(f.raw);
+  if (f.workers > 1) return await runTopWorkers(f, top, started); // one ring and one counter per core
   using source = await openSource(sourceOptions(f, true));
   started();
   return await runTop(source, f, top);

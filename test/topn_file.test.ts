@@ -102,11 +102,39 @@ function reference(specs: Spec[]) {
   return { hosts, pairs, protocols, ports };
 }
 
+/** A row name as topn's key words: family then address words (v4 before v6); "TCP 443" as 6, 443. */
+function keyOf(name: string): number[] {
+  const addr = (a: string) =>
+    a.includes(":")
+      ? [6, ...ip6Words(a)]
+      : [4, a.split(".").reduce((x, o) => x * 256 + Number(o), 0), 0, 0, 0];
+  const [p, port] = name.split(" ");
+  if (/^\d+$/.test(port ?? "")) return [p === "TCP" ? 6 : 17, Number(port)];
+  if (port !== undefined) return [...addr(p), ...addr(port).slice(1)]; // a pair "a b"
+  if (/^[0-9.:a-f]+$/.test(p) && (p.includes(".") || p.includes(":"))) return addr(p);
+  return [({ ICMP: 1, TCP: 6, UDP: 17 } as Record<string, number>)[p] ?? 0x10000];
+}
+
+function ip6Words(a: string): number[] {
+  const [l, r = ""] = a.split("::");
+  const left = l ? l.split(":") : [], right = r ? r.split(":") : [];
+  const h = [...left, ...new Array(8 - left.length - right.length).fill("0"), ...right].map((x) =>
+    parseInt(x, 16)
+  );
+  return [0, 2, 4, 6].map((i) => h[i] * 65536 + h[i + 1]);
+}
+
+/** topn's order: bytes then packets (or the reverse), full ties to the lower key. */
 function sorted(m: Map<string, Row>, byPackets = false): [string, Row][] {
+  const byKey = (a: string, b: string) => {
+    const x = keyOf(a), y = keyOf(b);
+    for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i] - y[i];
+    return 0;
+  };
   return [...m].sort((a, b) =>
-    byPackets
+    (byPackets
       ? b[1].packets - a[1].packets || b[1].bytes - a[1].bytes
-      : b[1].bytes - a[1].bytes || b[1].packets - a[1].packets
+      : b[1].bytes - a[1].bytes || b[1].packets - a[1].packets) || byKey(a[0], b[0])
   );
 }
 

@@ -20,9 +20,10 @@
  * @module
  */
 import { runAnalysis } from "../analysis/analysis.ts";
-import { counting } from "../analysis/count.ts";
+import { counting, type CountSnapshot } from "../analysis/count.ts";
+import { runCapture } from "../cluster/cluster.ts";
 import type { OpenedSource } from "../source/open.ts";
-import { type CaptureFlags, fmt, StatusLine, writeOut } from "./common.ts";
+import { type CaptureFlags, fmt, ringOptions, StatusLine, writeOut } from "./common.ts";
 
 /** Count packets until -c, --duration, Ctrl-C or end of file; print the totals. Returns the exit code. */
 export async function runCount(s: OpenedSource, f: CaptureFlags): Promise<number> {
@@ -61,5 +62,57 @@ export async function runCount(s: OpenedSource, f: CaptureFlags): Promise<number
     writeOut(line + "\n");
   }
   if (end.error !== undefined) throw end.error; // the source failed: the totals first, then the error
+  return 0;
+}
+
+const COUNTING = { module: new URL("../analysis/count.ts", import.meta.url).href, export: "counting" };
+
+/** `ringcap count --workers N`: the same output over N threads; `--json` adds each worker's counters. */
+export async function runCountWorkers(f: CaptureFlags, started: () => void): Promise<number> {
+  const status = new StatusLine();
+  let packets = 0, bytes = 0;
+  const end = await runCapture(f.iface, { ...COUNTING, options: {} }, {
+    ...ringOptions(f),
+    workers: f.workers,
+    fanout: f.fanout,
+    count: f.count,
+    duration: f.duration,
+    onStart: started,
+    onSnapshot: (d: CountSnapshot, sec, ws, final) => {
+      if (final) return;
+      packets += d.packets;
+      bytes += d.bytes;
+      const dropped = ws.reduce((a, w) => a + w.stats.dropped, 0);
+      status.show(
+        `${f.iface}: ${fmt(packets)} pkts ${fmt((bytes * 8) / sec / 1e6, 2)} Mbit/s avg, ` +
+          `${fmt(dropped)} dropped, ${fmt(sec)} s`,
+      );
+    },
+  }).finally(() => status.clear());
+  ({ packets, bytes } = end.total);
+  const st = end.workers.map((w) => w.stats).reduce((a, b) => ({
+    packets: a.packets + b.packets,
+    dropped: a.dropped + b.dropped,
+    filtered: a.filtered + b.filtered,
+    bytes: a.bytes + b.bytes,
+  }));
+  const secs = end.seconds || 1e-9;
+  const offered = st.packets + st.dropped;
+  const line = `${f.iface}: ${fmt(packets)} packets, ${fmt(bytes)} bytes, ${fmt(st.dropped)} dropped ` +
+    `(${fmt(offered ? (100 * st.dropped) / offered : 0, 1)}%), ${fmt(st.filtered)} filtered` +
+    ` in ${fmt(end.seconds, 2)} s (${fmt(packets / secs)} pkt/s, ${
+      fmt((bytes * 8) / secs / 1e6, 2)
+    } Mbit/s)` +
+    ` over ${end.workers.length} workers`;
+  if (f.json && end.error === undefined) {
+    console.error(line);
+    const workers = end.workers.map((w) => ({ ...w.stats, read: w.read }));
+    writeOut(
+      JSON.stringify({ ...st, bytes, read: packets, seconds: +end.seconds.toFixed(6), workers }) + "\n",
+    );
+  } else {
+    writeOut(line + "\n");
+  }
+  if (end.error !== undefined) throw end.error; // a worker failed: the totals first, then the error
   return 0;
 }

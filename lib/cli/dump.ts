@@ -85,6 +85,11 @@ export function dumpFlags(o: Record<string, unknown>, write: string | undefined)
     maxFiles: positive("-W (file count)", o.fileCount ?? o.W, true),
   };
   if (o.w === true || o.write === true || write === "") throw new UsageError("-w needs a file name");
+  if (o.workers !== undefined || o.fanout !== undefined) {
+    throw new UsageError(
+      "dump runs on one thread (a pcap file is one ordered stream): drop --workers/--fanout",
+    );
+  }
   if (!write && (d.fileSizeMB || d.rotateSeconds || d.maxFiles || d.nano)) {
     throw new UsageError("-C, -G, -W and --nano go with -w FILE");
   }

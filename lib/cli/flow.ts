@@ -7,7 +7,28 @@
  *
  * @module
  */
-import { captureCli, type CaptureFlags, num, numeric, parseCapture, UsageError } from "./common.ts";
+import {
+  captureCli,
+  type CaptureFlags,
+  num,
+  numeric,
+  parseCapture,
+  ringOptions,
+  sourceOptions,
+  StatusLine,
+  UsageError,
+  workerOptions,
+  writeOut,
+} from "./common.ts";
+import type { CaptureStats } from "../packet.ts";
+import { openSource } from "../source/open.ts";
+import {
+  type ProbeResult,
+  type ProbeStats,
+  runProbe,
+  statusLine as probeStatus,
+} from "../analysis/flow/probe.ts";
+import { runProbeWorkers } from "../cluster/probe.ts";
 import { parseCollector } from "../sink/netflow/exporter.ts";
 import type { NetflowVersion } from "../sink/netflow/encoder.ts";
 import type { ProbeOptions } from "../analysis/flow/probe.ts";
@@ -41,7 +62,7 @@ export const PROBE_OPTION_NAMES: string[] = [
  */
 // deno-lint-ignore no-explicit-any
 export function addProbeOptions(cli: any): any {
-  return cli
+  return workerOptions(cli)
     .option(
       "-n, --collector <host:port>",
       "Collector to export to (repeatable), e.g. 127.0.0.1:2055 or [::1]:4739",
@@ -105,6 +126,11 @@ export function parseProbe(
   if (f.sampling > 1 && version === 5 && f.sampling > 0x3fff) {
     throw new UsageError(`--sampling ${f.sampling} does not fit NetFlow v5's 14-bit field: use -V 9 or 10`);
   }
+  if (f.fanout !== "hash") {
+    throw new UsageError(
+      `the probe needs --fanout hash (both directions of a flow in one worker); '${f.fanout}' splits flows between workers`,
+    );
+  }
   const flowDelay = o.flowDelay ?? o.e;
   return {
     flags: f,
@@ -124,3 +150,78 @@ export function parseProbe(
 
 /** Re-exported for front ends that build the cac instance here. */
 export { captureCli };
+
+/**
+ * The probe's front end, shared by examples/nprobe.ts (`style: "nprobe"`: a
+ * status line per second and the totals on stderr) and `ringcap flow`
+ * (`"ringcap"`: the status line only on a terminal, the totals on stdout).
+ * One thread, or with `--workers N` one metering thread per ring and one
+ * exporter. Returns the exit code; a failure after the start is thrown after
+ * every flow was exported and the totals printed.
+ */
+export async function runFlowTool(
+  flags: CaptureFlags,
+  options: ProbeOptions,
+  started: () => void,
+  style: "nprobe" | "ringcap",
+): Promise<number> {
+  const status = new StatusLine(style === "nprobe" ? false : undefined);
+  let name = flags.iface;
+  const show = (st: ProbeStats) =>
+    style === "nprobe"
+      ? console.error(`${name}: ${probeStatus(st)}`)
+      : status.show(`${name}: ${probeStatus(st)}`);
+  let res: ProbeResult, counters: CaptureStats, workers: object = {};
+  if (flags.workers > 1) {
+    try {
+      const r = await runProbeWorkers(flags.iface, ringOptions(flags), {
+        ...options,
+        workers: flags.workers,
+        fanout: flags.fanout,
+        sampling: { interval: flags.sampling, algorithm: "random" }, // AF_PACKET's BPF samples at random
+        onStatus: show,
+        onStart: started,
+        returnErrors: true,
+      });
+      res = r;
+      counters = r.workers.map((w) => w.stats).reduce((a, b) => ({
+        packets: a.packets + b.packets,
+        dropped: a.dropped + b.dropped,
+        filtered: a.filtered + b.filtered,
+        bytes: a.bytes + b.bytes,
+      }));
+      workers = { workers: r.workers.map((w) => ({ ...w.stats, read: w.read })) };
+    } finally {
+      status.clear();
+    }
+  } else {
+    using s = await openSource(sourceOptions(flags, true));
+    name = s.name;
+    // the kernel module samples deterministically, AF_PACKET's BPF at random, the file reader 1-in-N in order
+    const algorithm = s.ring?.backend === "packet" ? "random" : "deterministic";
+    started();
+    try {
+      res = await runProbe(s.src, {
+        ...options,
+        sampling: { interval: flags.sampling, algorithm },
+        onStatus: show,
+        returnErrors: true,
+      });
+    } finally {
+      status.clear();
+    }
+    counters = s.src.stats();
+  }
+  const line = `${name}: ${probeStatus(res)}  (${res.reason}, ${res.seconds.toFixed(1)} s)`;
+  if (res.error !== undefined) {
+    console.error(line);
+    throw res.error; // the source failed: every flow was exported; the totals first, then the error
+  }
+  if (flags.json || style === "nprobe") console.error(line);
+  else writeOut(line + "\n");
+  if (flags.json) {
+    const o = { ...counters, seconds: +res.seconds.toFixed(6), flows: res.exported, evicted: res.evicted };
+    writeOut(JSON.stringify({ ...o, ...workers }) + "\n");
+  }
+  return 0;
+}

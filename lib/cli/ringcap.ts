@@ -23,16 +23,14 @@ import {
   main,
   parseCaptureStdio,
   sourceOptions,
-  StatusLine,
   UsageError,
-  writeOut,
+  workerOptions,
 } from "./common.ts";
 import { openSource } from "../source/open.ts";
-import { runCount } from "./count.ts";
+import { runCount, runCountWorkers } from "./count.ts";
 import { DUMP_OPTIONS, dumpCliOptions, dumpFlags, runDump } from "./dump.ts";
-import { runTop, TOP_OPTIONS, topCliOptions, topFlags } from "./top.ts";
-import { addProbeOptions, parseProbe, PROBE_OPTION_NAMES } from "./flow.ts";
-import { runProbe, statusLine as probeStatus } from "../analysis/flow/probe.ts";
+import { runTop, runTopWorkers, TOP_OPTIONS, topCliOptions, topFlags } from "./top.ts";
+import { addProbeOptions, parseProbe, PROBE_OPTION_NAMES, runFlowTool } from "./flow.ts";
 
 // deno-lint-ignore no-explicit-any
 type Cac = any;
@@ -45,21 +43,32 @@ type Command = typeof COMMANDS[number];
 /** The cac program: every subcommand with its options and help. */
 export function ringcapCli(): Cac {
   const cli = cac("ringcap");
-  captureOptions(cli.command("count [iface] [...filter]", "Count packets, bytes and drops (pcount)"))
+  workerOptions(
+    captureOptions(cli.command("count [iface] [...filter]", "Count packets, bytes and drops (pcount)")),
+  )
     .option("-r, --read <file>", "Read a pcap/pcapng file instead of an interface (- = stdin)")
     .example("ringcap count eth0 --duration 10 --json udp");
   topCliOptions(
-    captureOptions(cli.command("top [iface] [...filter]", "Top hosts, host pairs, protocols and ports")),
+    workerOptions(
+      captureOptions(cli.command("top [iface] [...filter]", "Top hosts, host pairs, protocols and ports")),
+    ),
   )
     .example("ringcap top eth0 -n 5 --by packets")
     .example("ringcap top -r capture.pcap --json --interval 60");
   dumpCliOptions(
-    captureOptions(cli.command("dump [iface] [...filter]", "Write packets to pcap files, or print them")),
+    captureOptions(
+      cli.command(
+        "dump [iface] [...filter]",
+        "Write packets to pcap files, or print them (one thread: no --workers)",
+      ),
+    ),
   )
     .example("ringcap dump eth0 -w /tmp/eth0.pcap -C 100 -W 10 tcp port 443")
     .example("ringcap dump -r /tmp/eth0.pcap icmp");
   addProbeOptions(
-    captureOptions(cli.command("flow [iface] [...filter]", "NetFlow v5/v9/IPFIX flow probe (nProbe)")),
+    workerOptions(
+      captureOptions(cli.command("flow [iface] [...filter]", "NetFlow v5/v9/IPFIX flow probe (nProbe)")),
+    ),
   )
     .example("ringcap flow eth0 -n 127.0.0.1:2055 -V 10")
     .example("ringcap flow -r capture.pcap -n 127.0.0.1:9995 -V 5");
@@ -94,12 +103,14 @@ export async function ringcap(argv: string[], started: () => void): Promise<numb
   if (!f) return 0;
   switch (command) {
     case "count": {
+      if (f.workers > 1) return await runCountWorkers(f, started);
       using s = await openSource(sourceOptions(f));
       started();
       return await runCount(s, f);
     }
     case "top": {
       const t = topFlags(f.raw);
+      if (f.workers > 1) return await runTopWorkers(f, t, started);
       using s = await openSource(sourceOptions(f, true));
       started();
       return await runTop(s, f, t);
@@ -117,39 +128,7 @@ export async function ringcap(argv: string[], started: () => void): Promise<numb
 async function runFlow(cli: Cac, argv: string[], started: () => void): Promise<number> {
   const p = parseProbe(cli, argv);
   if (!p) return 0;
-  const { flags, options } = p;
-  using s = await openSource(sourceOptions(flags, true));
-  // the kernel module samples deterministically, AF_PACKET's BPF at random, the file reader 1-in-N in order
-  const algorithm = s.ring?.backend === "packet" ? "random" : "deterministic";
-  started();
-  const status = new StatusLine();
-  let res;
-  try {
-    res = await runProbe(s.src, {
-      ...options,
-      sampling: { interval: flags.sampling, algorithm },
-      onStatus: (st) => status.show(`${s.name}: ${probeStatus(st)}`),
-      returnErrors: true,
-    });
-  } finally {
-    status.clear();
-  }
-  const line = `${s.name}: ${probeStatus(res)}  (${res.reason}, ${res.seconds.toFixed(1)} s)`;
-  if (res.error !== undefined) {
-    console.error(line);
-    throw res.error; // the source failed: every flow was exported; the totals first, then the error
-  }
-  if (flags.json) {
-    console.error(line);
-    const st = s.src.stats();
-    writeOut(
-      JSON.stringify({ ...st, seconds: +res.seconds.toFixed(6), flows: res.exported, evicted: res.evicted }) +
-        "\n",
-    );
-  } else {
-    writeOut(line + "\n");
-  }
-  return 0;
+  return await runFlowTool(p.flags, p.options, started, "ringcap");
 }
 
 if (import.meta.main) {

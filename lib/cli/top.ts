@@ -10,10 +10,11 @@
  * @module
  */
 import { run } from "../run.ts";
-import { type CaptureFlags, fmt, StatusLine, UsageError, writeOut } from "./common.ts";
+import { type CaptureFlags, fmt, ringOptions, StatusLine, UsageError, writeOut } from "./common.ts";
 import type { OpenedSource } from "../source/open.ts";
 import type { TopReport } from "../analysis/top/counter.ts";
-import { TopAnalysis } from "../analysis/top/analysis.ts";
+import { TopAnalysis, type TopSnapshot, topTalkers } from "../analysis/top/analysis.ts";
+import { runCapture } from "../cluster/cluster.ts";
 import { TopSession } from "../analysis/top/session.ts";
 import { renderTop, Screen } from "./top_screen.ts";
 
@@ -164,5 +165,87 @@ export async function runTop(s: OpenedSource, f: CaptureFlags, t: TopFlags): Pro
     writeOut(renderTop(whole, { ...ctx, title: s.live ? "whole capture" : "whole file" }).join("\n") + "\n");
   }
   if (failure !== undefined) throw failure;
+  return 0;
+}
+
+const TOP_TALKERS = {
+  module: new URL("../analysis/top/analysis.ts", import.meta.url).href,
+  export: "topTalkers",
+};
+
+/**
+ * The top-talkers tool over `f.workers` threads (a live capture): each
+ * worker counts its share of the traffic; every interval the main thread
+ * merges their tables (full counts per key: host, pair and port tables are
+ * not partitioned between workers) and takes the top-N of the merge. Output
+ * as `runTop`; with `--json` the last object also lists each worker's counters.
+ */
+export async function runTopWorkers(f: CaptureFlags, t: TopFlags, started: () => void): Promise<number> {
+  const screen = f.json ? null : new Screen(1);
+  const status = new StatusLine(screen?.tty ? false : undefined);
+  const ctx = { source: f.iface, byPackets: t.byPackets };
+  let lastDropped = 0;
+  const session = new TopSession({
+    n: t.n,
+    byPackets: t.byPackets,
+    interval: t.interval,
+    packetTime: false,
+    onInterval: (r: TopReport) => {
+      if (f.json) writeOut(JSON.stringify(r) + "\n");
+      else if (screen) {
+        const w = session.whole;
+        const total = {
+          packets: w.packets + r.totals.packets,
+          bytes: w.bytes + r.totals.bytes,
+          dropped: lastDropped,
+        };
+        screen.draw(renderTop(r, { ...ctx, total }));
+      }
+    },
+  });
+  const now = () => Date.now() / 1000;
+  let last: TopSnapshot | undefined;
+  let end;
+  try {
+    end = await runCapture(
+      f.iface,
+      { ...TOP_TALKERS, options: { interval: t.interval, packetTime: false } },
+      {
+        ...ringOptions(f),
+        workers: f.workers,
+        fanout: f.fanout,
+        count: f.count,
+        duration: f.duration,
+        tickMs: t.interval * 1000,
+        onStart: () => {
+          started();
+          session.begin(now());
+        },
+        onSnapshot: (s: TopSnapshot, _sec, ws, final) => {
+          lastDropped = ws.reduce((a, w) => a + w.stats.dropped, 0);
+          if (final) last = s;
+          else session.tick(s, now(), lastDropped);
+        },
+      },
+    );
+  } finally {
+    status.clear();
+    screen?.close();
+  }
+  const st = end.workers.map((w) => w.stats).reduce((a, b) => ({
+    packets: a.packets + b.packets,
+    dropped: a.dropped + b.dropped,
+    filtered: a.filtered + b.filtered,
+    bytes: a.bytes + b.bytes,
+  }));
+  const empty = topTalkers.create({ interval: t.interval, packetTime: false }).snapshot();
+  const whole = session.finish(last ?? empty, now(), st.dropped);
+  if (f.json) {
+    const workers = end.workers.map((w) => ({ ...w.stats, read: w.read }));
+    writeOut(JSON.stringify({ ...whole, ...st, seconds: +end.seconds.toFixed(6), workers }) + "\n");
+  } else {
+    writeOut(renderTop(whole, { ...ctx, title: "whole capture" }).join("\n") + "\n");
+  }
+  if (end.error !== undefined) throw end.error;
   return 0;
 }

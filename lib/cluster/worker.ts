@@ -37,7 +37,7 @@ export interface OpenMessage {
 }
 
 // deno-lint-ignore no-explicit-any
-const port = self as any;
+const port = globalThis as any; // the Worker's global scope (self)
 let ring: Ring | null = null;
 let analysis: Analysis<unknown> | null = null;
 let index = -1;

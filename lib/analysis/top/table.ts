@@ -177,10 +177,10 @@ export class KeyTable {
 
   /**
    * The slots of the `n` largest entries, by bytes (then packets) or by packets
-   * (then bytes); ties keep insertion order. Allocates (for printing, not per packet).
+   * (then bytes); full ties go to the lower key. Allocates (for printing, not per packet).
    */
   top(n: number, byPackets = false): number[] {
-    return topSlots(this.order, this.size, this.packets, this.bytes, n, byPackets);
+    return topSlots(this.order, this.size, this.packets, this.bytes, n, byPackets, this.keys, this.width);
   }
 
   #grow(): void {
@@ -290,7 +290,7 @@ export class DirectTable {
 
   /** The slots of the `n` largest entries (see `KeyTable.top`). */
   top(n: number, byPackets = false): number[] {
-    return topSlots(this.order, this.size, this.packets, this.bytes, n, byPackets);
+    return topSlots(this.order, this.size, this.packets, this.bytes, n, byPackets, this.keys, 1);
   }
 }
 
@@ -312,7 +312,10 @@ function clearSlots(
 
 /**
  * The `n` slots among order[0, size) with the most bytes (then packets), or with
- * `byPackets` the most packets (then bytes); ties keep order.
+ * `byPackets` the most packets (then bytes); full ties go to the lower key
+ * (its `width` words compared in order), so the order does not depend on
+ * which packet came first — the same top-N whether one thread counted or
+ * several threads' tables were merged.
  */
 function topSlots(
   order: Int32Array,
@@ -321,14 +324,24 @@ function topSlots(
   bytes: Float64Array,
   n: number,
   byPackets: boolean,
+  keys: Uint32Array,
+  width: number,
 ): number[] {
   const first = byPackets ? packets : bytes, second = byPackets ? bytes : packets;
+  const before = (x: number, y: number) => { // slot x ranks before slot y
+    if (first[x] !== first[y]) return first[x] > first[y];
+    if (second[x] !== second[y]) return second[x] > second[y];
+    for (let i = 0; i < width; i++) {
+      const a = keys[x * width + i], b = keys[y * width + i];
+      if (a !== b) return a < b;
+    }
+    return false;
+  };
   const best: number[] = [];
   for (let i = 0; i < size; i++) {
     const s = order[i];
-    const a = first[s], b = second[s];
     let j = best.length;
-    while (j > 0 && (first[best[j - 1]] < a || (first[best[j - 1]] === a && second[best[j - 1]] < b))) j--;
+    while (j > 0 && before(s, best[j - 1])) j--;
     if (j >= n) continue;
     best.splice(j, 0, s);
     if (best.length > n) best.pop();
