@@ -8,8 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import dgram from "node:dgram";
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { skip, test } from "./harness.ts";
@@ -24,102 +23,9 @@ import { IPFIX_FIELDS, recordLength } from "../lib/sink/netflow/templates.ts";
 import { PcapWriter } from "../lib/sink/pcap/writer.ts";
 import process from "node:process";
 import { netReason, runtimeArgv, VethPair, waitForPacketSocket } from "./net.ts";
+import { nfLine, requireTools, sleep, sniffer, withNfcapd } from "./fixtures/nfcapd.ts";
 
 // ---------- helpers: tools, ports, nfcapd, tshark ----------
-
-function have(cmd: string): boolean {
-  return spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
-}
-
-function requireTools(...cmds: string[]): void {
-  for (const c of cmds) if (!have(c)) skip(`${c} not installed (apt-get install nfdump tshark)`);
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** A UDP socket on 127.0.0.1 that keeps every datagram it receives (a second collector). */
-async function sniffer(): Promise<{ port: number; got: Uint8Array[]; close: () => Promise<void> }> {
-  const s = dgram.createSocket("udp4");
-  const got: Uint8Array[] = [];
-  s.on("message", (m: Uint8Array) => got.push(new Uint8Array(m)));
-  await new Promise<void>((r) => s.bind(0, "127.0.0.1", () => r()));
-  return { port: s.address().port, got, close: () => new Promise<void>((r) => s.close(() => r())) };
-}
-
-async function freePort(): Promise<number> {
-  const s = await sniffer();
-  await s.close();
-  return s.port;
-}
-
-/**
- * Run nfcapd on a free loopback port while `body(port)` exports to it; then list its flows with nfdump.
- * Returns one normalized line per flow (see `nfLine`), sorted, and nfcapd's log.
- */
-async function withNfcapd(
-  body: (port: number) => Promise<void>,
-  host = "127.0.0.1",
-): Promise<{ flows: string[]; log: string }> {
-  const dir = mkdtempSync(join(tmpdir(), "ringcap-nfcapd-"));
-  const port = await freePort();
-  const family = host.includes(":") ? ["-6"] : [];
-  const proc = spawn("nfcapd", [...family, "-w", dir, "-p", String(port), "-b", host, "-v"], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let log = "";
-  proc.stdout?.on("data", (b: Uint8Array) => log += new TextDecoder().decode(b));
-  proc.stderr?.on("data", (b: Uint8Array) => log += new TextDecoder().decode(b));
-  const exited = new Promise<void>((r) => proc.on("exit", () => r()));
-  try {
-    for (let i = 0; i < 100 && !readdirSync(dir).some((f) => f.startsWith("nfcapd.current")); i++) {
-      await sleep(20);
-    }
-    assert.ok(readdirSync(dir).some((f) => f.startsWith("nfcapd.current")), `nfcapd did not start: ${log}`);
-    await sleep(50);
-    await body(port);
-    await sleep(300); // let nfcapd read the last datagrams
-  } finally {
-    proc.kill("SIGTERM");
-    await Promise.race([exited, sleep(3000)]);
-    if (proc.exitCode === null) proc.kill("SIGKILL");
-  }
-  try {
-    const fmt = "fmt:%ts %te %pr %sa %sp %da %dp %pkt %byt %flg %tos %in %svln";
-    const r = spawnSync("nfdump", ["-R", dir, "-q", "-N", "-o", fmt], {
-      env: { ...process.env, TZ: "UTC" },
-      maxBuffer: 1 << 28,
-    });
-    const out = new TextDecoder().decode(r.stdout);
-    assert.equal(r.status, 0, `nfdump failed: ${new TextDecoder().decode(r.stderr)}`);
-    const flows = out.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("Date")).map((l) => {
-      const t = l.split(/\s+/);
-      // date time date time proto sa sp da dp pkt byt flg tos in vlan
-      return nfLine(
-        `${t[0]} ${t[1]}`,
-        `${t[2]} ${t[3]}`,
-        t[4],
-        t[5],
-        t[6],
-        t[7],
-        t[8],
-        t[9],
-        t[10],
-        t[11],
-        t[12],
-        t[13],
-        t[14],
-      );
-    });
-    return { flows: flows.sort(), log };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-function nfLine(...f: string[]): string {
-  const [ts, te, pr, sa, sp, da, dp, pkt, byt, flg, tos, inp, vlan] = f;
-  return `${ts} ${te} ${pr} ${sa}:${sp} > ${da}:${dp} pkts=${pkt} bytes=${byt} flags=${flg} tos=${tos} in=${inp} vlan=${vlan}`;
-}
 
 function nfTime(ms: number): string {
   return new Date(Math.floor(ms)).toISOString().replace("T", " ").replace("Z", "");
@@ -708,7 +614,6 @@ test("collectors: nprobe.ts refuses bad options and collector addresses with one
 
 /** A sender run inside the namespace: `n` UDP datagrams of `size` payload bytes over `flows` source ports. */
 const SENDER = `
-import dgram from "node:dgram";
 const [n, flows, size] = process.argv.slice(2).map(Number);
 const socks = [];
 for (let f = 0; f < flows; f++) {

@@ -41,6 +41,7 @@ import { type RunResult, stopSignalled } from "../run.ts";
 import { RingError } from "../source/live/errors.ts";
 import type { FanoutMode, RingOptions } from "../source/live/ring_base.ts";
 import { SharedControl } from "./shared.ts";
+import { release as osRelease } from "node:os";
 import type { OpenMessage } from "./worker.ts";
 
 /** An analysis a Worker can load: the module's URL, the name of its exported `AnalysisKind`, its options. */
@@ -136,6 +137,24 @@ function ringOnly(o: Omit<RingOptions, "fanout" | "paused">): RingOptions {
   };
 }
 
+/**
+ * The oldest kernel whose fanout hash is symmetric: Linux 4.7 made
+ * PACKET_FANOUT_HASH use `__skb_get_hash_symmetric` (before it, the hash of
+ * an IPv6 packet included its flow label, which each end picks for itself,
+ * so the two directions of a flow could land in two workers).
+ */
+export const SYMMETRIC_FANOUT_KERNEL = [4, 7] as const;
+
+/** A warning line when the running kernel is older than `SYMMETRIC_FANOUT_KERNEL`, else null. */
+export function kernelWarning(release = osRelease()): string | null {
+  const m = /^(\d+)\.(\d+)/.exec(release);
+  if (!m) return null;
+  const [maj, min] = [Number(m[1]), Number(m[2])], [wm, wn] = SYMMETRIC_FANOUT_KERNEL;
+  if (maj > wm || (maj === wm && min >= wn)) return null;
+  return `warning: kernel ${release} is older than ${wm}.${wn}: its fanout hash is not symmetric for IPv6 ` +
+    `flows with flow labels (both directions of such a flow may reach two workers)`;
+}
+
 const ZERO: CaptureStats = { packets: 0, dropped: 0, filtered: 0, bytes: 0 };
 
 // deno-lint-ignore no-explicit-any
@@ -158,6 +177,8 @@ export async function runCluster<O, S>(
   }
   const { fanout = "hash", defrag, count = 0, duration = 0, tickMs = 1000, onSnapshot } = o;
   const ring = ringOnly(o);
+  const warning = kernelWarning();
+  if (warning) console.error(warning);
   const control = SharedControl.create(count);
   const shared = new SharedControl(control);
   const t00 = performance.now();
