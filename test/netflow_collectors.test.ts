@@ -614,6 +614,7 @@ test("collectors: nprobe.ts refuses bad options and collector addresses with one
 
 /** A sender run inside the namespace: `n` UDP datagrams of `size` payload bytes over `flows` source ports. */
 const SENDER = `
+import dgram from "node:dgram";
 const [n, flows, size] = process.argv.slice(2).map(Number);
 const socks = [];
 for (let f = 0; f < flows; f++) {

@@ -4,8 +4,10 @@
  * worker, the end of -c) checked once per burst by every worker, and the -c
  * budget. A worker reserves up to a burst's worth of the budget before
  * reading (`claim`) and gives back what it did not read (`settle`), so the
- * packets read across all workers add up to -c exactly, with one atomic
- * operation per burst, none per packet.
+ * packets read across all workers add up to -c exactly, with a few atomic
+ * operations per burst and none per packet. The end is when the packets read
+ * (a counter that only grows) reach -c: the settle that reads the last one
+ * sees it, exactly once.
  *
  * @example
  * ```ts
@@ -20,25 +22,26 @@
  */
 
 const STOP = 0;
-const REMAINING = 0, RESERVED = 1;
+const REMAINING = 0, READ = 1, TOTAL = 2;
 
 /** The shared flag and budget. */
 export class SharedControl {
   readonly #flags: Int32Array;
   readonly #budget: BigInt64Array;
-  readonly #limited: boolean;
+  readonly #total: bigint;
 
   /** A buffer for a capture of at most `count` packets (0 = no limit). */
   static create(count: number): SharedArrayBuffer {
-    const sab = new SharedArrayBuffer(32);
-    new BigInt64Array(sab, 16, 2)[REMAINING] = BigInt(count > 0 ? count : -1);
+    const sab = new SharedArrayBuffer(48);
+    const b = new BigInt64Array(sab, 16, 3);
+    b[REMAINING] = b[TOTAL] = BigInt(count > 0 ? count : -1);
     return sab;
   }
 
   constructor(readonly buffer: SharedArrayBuffer) {
     this.#flags = new Int32Array(buffer, 0, 4);
-    this.#budget = new BigInt64Array(buffer, 16, 2);
-    this.#limited = Atomics.load(this.#budget, REMAINING) >= 0n;
+    this.#budget = new BigInt64Array(buffer, 16, 3);
+    this.#total = this.#budget[TOTAL];
   }
 
   /** True once any thread asked every worker to stop. */
@@ -51,31 +54,26 @@ export class SharedControl {
     Atomics.store(this.#flags, STOP, 1);
   }
 
-  /** Reserve up to `n` packets of the budget; how many this burst may read (0: none now). */
+  /** Reserve up to `n` packets of the budget; how many this burst may read (0: none left now). */
   claim(n: number): number {
-    if (!this.#limited) return n;
+    if (this.#total < 0n) return n;
     const b = this.#budget;
     for (;;) {
       const rem = Atomics.load(b, REMAINING);
       const take = rem < BigInt(n) ? rem : BigInt(n);
       if (take <= 0n) return 0;
-      if (Atomics.compareExchange(b, REMAINING, rem, rem - take) === rem) {
-        Atomics.add(b, RESERVED, take);
-        return Number(take);
-      }
+      if (Atomics.compareExchange(b, REMAINING, rem, rem - take) === rem) return Number(take);
     }
   }
 
-  /** After a burst: give back `claimed - read`; true when the whole budget is read (then stop is set). */
+  /** After a burst: give back `claimed - read`; true when this burst read the budget's last packet (stop is then set). */
   settle(claimed: number, read: number): boolean {
-    if (!this.#limited) return false;
+    if (this.#total < 0n) return false;
     const b = this.#budget;
     if (claimed > read) Atomics.add(b, REMAINING, BigInt(claimed - read));
-    const reserved = Atomics.sub(b, RESERVED, BigInt(claimed)) - BigInt(claimed);
-    if (reserved === 0n && Atomics.load(b, REMAINING) === 0n) {
-      this.requestStop();
-      return true;
-    }
-    return false;
+    if (read === 0) return false;
+    if (Atomics.add(b, READ, BigInt(read)) + BigInt(read) !== this.#total) return false;
+    this.requestStop();
+    return true;
   }
 }
