@@ -25,15 +25,7 @@
  * ```
  */
 // sources
-export {
-  encodeOptions,
-  FANOUT_MODES,
-  type FanoutMode,
-  type FanoutOptions,
-  Ring,
-  type RingOptions,
-  type WaitMode,
-} from "./lib/source/live/ring.ts";
+export * from "./lib/source/live/ring.ts"; // Ring, RingOptions, fanout types
 export { RingError } from "./lib/source/live/errors.ts";
 export { BpfFilter } from "./lib/source/live/filter.ts";
 export {

@@ -11,7 +11,7 @@
  * interface goes away during the capture.
  */
 import process from "node:process";
-import { runCapture, type WorkerState } from "../lib/cluster/cluster.ts";
+import { runCapture, sumStats, workerCounters, type WorkerState } from "../lib/cluster/cluster.ts";
 import type { CountSnapshot } from "../lib/analysis/count.ts";
 import { captureCli, fmt, main, parseCapture, ringOptions, workerOptions } from "../lib/cli/common.ts";
 
@@ -24,7 +24,6 @@ await main(async (started) => {
   if (!f) return 0;
   const log = f.json ? console.error : console.log;
   let packets = 0, lastT = 0;
-  const sum = (xs: readonly WorkerState[]) => xs.reduce((a, w) => a + w.stats.dropped, 0);
   // each second: what the threads counted since the previous second, and the rings' drops
   const onSnapshot = (
     d: CountSnapshot,
@@ -38,7 +37,7 @@ await main(async (started) => {
     const each = ws.length > 1 ? ` (per worker: ${ws.map((w) => fmt(w.stats.dropped)).join(", ")})` : "";
     log(
       `${f.iface}: ${fmt(packets)} pkts (${fmt(d.packets / dt)} pkt/s, ` +
-        `${fmt((d.bytes * 8) / dt / 1e6, 2)} Mbit/s) ${fmt(sum(ws))} dropped${each}`,
+        `${fmt((d.bytes * 8) / dt / 1e6, 2)} Mbit/s) ${fmt(sumStats(ws).dropped)} dropped${each}`,
     );
     lastT = t;
   };
@@ -51,12 +50,7 @@ await main(async (started) => {
     onSnapshot,
     onStart: started,
   });
-  const s = end.workers.map((w) => w.stats).reduce((a, b) => ({
-    packets: a.packets + b.packets,
-    dropped: a.dropped + b.dropped,
-    filtered: a.filtered + b.filtered,
-    bytes: a.bytes + b.bytes,
-  }));
+  const s = sumStats(end.workers);
   const { bytes } = end.total;
   const offered = s.packets + s.dropped;
   const secs = end.seconds || 1e-9;
@@ -67,9 +61,7 @@ await main(async (started) => {
   );
   if (end.error !== undefined) throw end.error; // the interface went away: totals first, then the error
   if (f.json) {
-    const workers = end.workers.length > 1
-      ? { workers: end.workers.map((w) => ({ ...w.stats, read: w.read })) }
-      : {};
+    const workers = end.workers.length > 1 ? { workers: workerCounters(end.workers) } : {};
     console.log(
       JSON.stringify({ ...s, bytes, read: end.total.packets, seconds: +end.seconds.toFixed(6), ...workers }),
     );

@@ -21,7 +21,7 @@
  */
 import { runAnalysis } from "../analysis/analysis.ts";
 import { counting, type CountSnapshot } from "../analysis/count.ts";
-import { runCapture } from "../cluster/cluster.ts";
+import { runCapture, sumStats, workerCounters } from "../cluster/cluster.ts";
 import type { OpenedSource } from "../source/open.ts";
 import { type CaptureFlags, fmt, ringOptions, StatusLine, writeOut } from "./common.ts";
 
@@ -82,7 +82,7 @@ export async function runCountWorkers(f: CaptureFlags, started: () => void): Pro
       if (final) return;
       packets += d.packets;
       bytes += d.bytes;
-      const dropped = ws.reduce((a, w) => a + w.stats.dropped, 0);
+      const dropped = sumStats(ws).dropped;
       status.show(
         `${f.iface}: ${fmt(packets)} pkts ${fmt((bytes * 8) / sec / 1e6, 2)} Mbit/s avg, ` +
           `${fmt(dropped)} dropped, ${fmt(sec)} s`,
@@ -90,12 +90,7 @@ export async function runCountWorkers(f: CaptureFlags, started: () => void): Pro
     },
   }).finally(() => status.clear());
   ({ packets, bytes } = end.total);
-  const st = end.workers.map((w) => w.stats).reduce((a, b) => ({
-    packets: a.packets + b.packets,
-    dropped: a.dropped + b.dropped,
-    filtered: a.filtered + b.filtered,
-    bytes: a.bytes + b.bytes,
-  }));
+  const st = sumStats(end.workers);
   const secs = end.seconds || 1e-9;
   const offered = st.packets + st.dropped;
   const line = `${f.iface}: ${fmt(packets)} packets, ${fmt(bytes)} bytes, ${fmt(st.dropped)} dropped ` +
@@ -106,7 +101,7 @@ export async function runCountWorkers(f: CaptureFlags, started: () => void): Pro
     ` over ${end.workers.length} workers`;
   if (f.json && end.error === undefined) {
     console.error(line);
-    const workers = end.workers.map((w) => ({ ...w.stats, read: w.read }));
+    const workers = workerCounters(end.workers);
     writeOut(
       JSON.stringify({ ...st, bytes, read: packets, seconds: +end.seconds.toFixed(6), workers }) + "\n",
     );

@@ -29,6 +29,7 @@ import {
   statusLine as probeStatus,
 } from "../analysis/flow/probe.ts";
 import { runProbeWorkers } from "../cluster/probe.ts";
+import { sumStats, workerCounters } from "../cluster/cluster.ts";
 import { parseCollector } from "../sink/netflow/exporter.ts";
 import type { NetflowVersion } from "../sink/netflow/encoder.ts";
 import type { ProbeOptions } from "../analysis/flow/probe.ts";
@@ -184,13 +185,8 @@ export async function runFlowTool(
         returnErrors: true,
       });
       res = r;
-      counters = r.workers.map((w) => w.stats).reduce((a, b) => ({
-        packets: a.packets + b.packets,
-        dropped: a.dropped + b.dropped,
-        filtered: a.filtered + b.filtered,
-        bytes: a.bytes + b.bytes,
-      }));
-      workers = { workers: r.workers.map((w) => ({ ...w.stats, read: w.read })) };
+      counters = sumStats(r.workers);
+      workers = { workers: workerCounters(r.workers) };
     } finally {
       status.clear();
     }

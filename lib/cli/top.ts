@@ -14,7 +14,7 @@ import { type CaptureFlags, fmt, ringOptions, StatusLine, UsageError, writeOut }
 import type { OpenedSource } from "../source/open.ts";
 import type { TopReport } from "../analysis/top/counter.ts";
 import { TopAnalysis, type TopSnapshot, topTalkers } from "../analysis/top/analysis.ts";
-import { runCapture } from "../cluster/cluster.ts";
+import { runCapture, sumStats, workerCounters } from "../cluster/cluster.ts";
 import { TopSession } from "../analysis/top/session.ts";
 import { renderTop, Screen } from "./top_screen.ts";
 
@@ -90,29 +90,10 @@ export async function runTop(s: OpenedSource, f: CaptureFlags, t: TopFlags): Pro
   const screen = f.json || !s.live ? null : new Screen(1);
   const status = new StatusLine(screen?.tty ? false : undefined);
   const ctx = { source: s.name, byPackets: t.byPackets };
-  const session = new TopSession({
-    n: t.n,
-    byPackets: t.byPackets,
-    interval: t.interval,
-    packetTime: !s.live,
-    onInterval: (r: TopReport) => {
-      if (f.json) {
-        status.clear();
-        writeOut(JSON.stringify(r) + "\n");
-      } else if (screen) {
-        const w = session.whole;
-        const total = {
-          packets: w.packets + r.totals.packets,
-          bytes: w.bytes + r.totals.bytes,
-          dropped: lastDropped,
-        };
-        screen.draw(renderTop(r, { ...ctx, total }));
-      }
-    },
-  });
+  let lastDropped = 0;
+  const session = intervalReports(f, t, ctx, !s.live, screen, status, () => lastDropped);
   // files: intervals cut by packet time inside the analysis; live: by the read loop's ticks
   const analysis = new TopAnalysis({ interval: t.interval, packetTime: !s.live }, (i) => session.interval(i));
-  let lastDropped = 0;
   const dropped = () => (lastDropped = s.ring ? s.ring.stats().dropped : 0);
   const now = () => Date.now() / 1000;
   if (s.live) session.begin(now());
@@ -168,6 +149,42 @@ export async function runTop(s: OpenedSource, f: CaptureFlags, t: TopFlags): Pro
   return 0;
 }
 
+/**
+ * The session that reports each interval as it closes: a JSON line with
+ * `--json`, else the screen redrawn on a terminal (files print only the whole).
+ */
+function intervalReports(
+  f: CaptureFlags,
+  t: TopFlags,
+  ctx: { source: string; byPackets: boolean },
+  packetTime: boolean,
+  screen: Screen | null,
+  status: StatusLine,
+  dropped: () => number,
+): TopSession {
+  const session: TopSession = new TopSession({
+    n: t.n,
+    byPackets: t.byPackets,
+    interval: t.interval,
+    packetTime,
+    onInterval: (r: TopReport) => {
+      if (f.json) {
+        status.clear();
+        writeOut(JSON.stringify(r) + "\n");
+      } else if (screen) {
+        const w = session.whole;
+        const total = {
+          packets: w.packets + r.totals.packets,
+          bytes: w.bytes + r.totals.bytes,
+          dropped: dropped(),
+        };
+        screen.draw(renderTop(r, { ...ctx, total }));
+      }
+    },
+  });
+  return session;
+}
+
 const TOP_TALKERS = {
   module: new URL("../analysis/top/analysis.ts", import.meta.url).href,
   export: "topTalkers",
@@ -185,24 +202,7 @@ export async function runTopWorkers(f: CaptureFlags, t: TopFlags, started: () =>
   const status = new StatusLine(screen?.tty ? false : undefined);
   const ctx = { source: f.iface, byPackets: t.byPackets };
   let lastDropped = 0;
-  const session = new TopSession({
-    n: t.n,
-    byPackets: t.byPackets,
-    interval: t.interval,
-    packetTime: false,
-    onInterval: (r: TopReport) => {
-      if (f.json) writeOut(JSON.stringify(r) + "\n");
-      else if (screen) {
-        const w = session.whole;
-        const total = {
-          packets: w.packets + r.totals.packets,
-          bytes: w.bytes + r.totals.bytes,
-          dropped: lastDropped,
-        };
-        screen.draw(renderTop(r, { ...ctx, total }));
-      }
-    },
-  });
+  const session = intervalReports(f, t, ctx, false, screen, status, () => lastDropped);
   const now = () => Date.now() / 1000;
   let last: TopSnapshot | undefined;
   let end;
@@ -222,7 +222,7 @@ export async function runTopWorkers(f: CaptureFlags, t: TopFlags, started: () =>
           session.begin(now());
         },
         onSnapshot: (s: TopSnapshot, _sec, ws, final) => {
-          lastDropped = ws.reduce((a, w) => a + w.stats.dropped, 0);
+          lastDropped = sumStats(ws).dropped;
           if (final) last = s;
           else session.tick(s, now(), lastDropped);
         },
@@ -232,16 +232,11 @@ export async function runTopWorkers(f: CaptureFlags, t: TopFlags, started: () =>
     status.clear();
     screen?.close();
   }
-  const st = end.workers.map((w) => w.stats).reduce((a, b) => ({
-    packets: a.packets + b.packets,
-    dropped: a.dropped + b.dropped,
-    filtered: a.filtered + b.filtered,
-    bytes: a.bytes + b.bytes,
-  }));
+  const st = sumStats(end.workers);
   const empty = topTalkers.create({ interval: t.interval, packetTime: false }).snapshot();
   const whole = session.finish(last ?? empty, now(), st.dropped);
   if (f.json) {
-    const workers = end.workers.map((w) => ({ ...w.stats, read: w.read }));
+    const workers = workerCounters(end.workers);
     writeOut(JSON.stringify({ ...whole, ...st, seconds: +end.seconds.toFixed(6), workers }) + "\n");
   } else {
     writeOut(renderTop(whole, { ...ctx, title: "whole capture" }).join("\n") + "\n");

@@ -105,36 +105,47 @@ export interface ClusterResult<S> {
   error?: WorkerError;
 }
 
-/** The ring options among a cluster's (what each Worker passes to Ring.open). */
+/** The names of the ring options (what each Worker passes to Ring.open). */
+const RING_KEYS = [
+  "snaplen",
+  "ringMb",
+  "ringBytes",
+  "blockBytes",
+  "timeoutMs",
+  "wait",
+  "sampling",
+  "filter",
+  "promisc",
+  "direction",
+  "steal",
+  "backend",
+] as const satisfies readonly (keyof RingOptions)[];
+
+/** The ring options among a cluster's (functions and cluster settings are not sent to Workers). */
 function ringOnly(o: Omit<RingOptions, "fanout" | "paused">): RingOptions {
-  const {
-    snaplen,
-    ringMb,
-    ringBytes,
-    blockBytes,
-    timeoutMs,
-    wait,
-    sampling,
-    filter,
-    promisc,
-    direction,
-    steal,
-    backend,
-  } = o;
-  return {
-    snaplen,
-    ringMb,
-    ringBytes,
-    blockBytes,
-    timeoutMs,
-    wait,
-    sampling,
-    filter,
-    promisc,
-    direction,
-    steal,
-    backend,
-  };
+  return Object.fromEntries(RING_KEYS.filter((k) => o[k] !== undefined).map((k) => [k, o[k]])) as RingOptions;
+}
+
+/**
+ * The sum of the workers' ring counters (what one ring would report).
+ *
+ * @example
+ * ```ts
+ * import { sumStats } from "./cluster.ts";
+ * sumStats([{ index: 0, read: 1, stats: { packets: 1, dropped: 0, filtered: 0, bytes: 60 } }]).bytes; // 60
+ * ```
+ */
+export function sumStats(workers: readonly WorkerState[]): CaptureStats {
+  const t = { ...ZERO };
+  for (const { stats: s } of workers) {
+    t.packets += s.packets, t.dropped += s.dropped, t.filtered += s.filtered, t.bytes += s.bytes;
+  }
+  return t;
+}
+
+/** Each worker's counters for a `--json` object: its ring's plus what its analysis read. */
+export function workerCounters(workers: readonly WorkerState[]): Array<CaptureStats & { read: number }> {
+  return workers.map((w) => ({ ...w.stats, read: w.read }));
 }
 
 /**

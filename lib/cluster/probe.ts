@@ -24,7 +24,7 @@ import type { FlowSnapshot, MeterOptions } from "../analysis/flow/meter.ts";
 import type { ProbeOptions, ProbeResult, ProbeStats } from "../analysis/flow/probe.ts";
 import { FlowExport } from "../sink/netflow/flow_export.ts";
 import type { RingOptions } from "../source/live/ring_base.ts";
-import { type ClusterOptions, runCapture, type WorkerState } from "./cluster.ts";
+import { type ClusterOptions, runCapture, sumStats, type WorkerState } from "./cluster.ts";
 
 const METERING = {
   module: new URL("../analysis/flow/meter.ts", import.meta.url).href,
@@ -81,7 +81,7 @@ export async function runProbeWorkers(
       onSnapshot: (s: FlowSnapshot, sec, ws, final) => {
         x.addPacked(s.records);
         for (const k of Object.keys(acc) as (keyof typeof acc)[]) acc[k] += s[k];
-        dropped = ws.reduce((a, w) => a + w.stats.dropped, 0);
+        dropped = sumStats(ws).dropped;
         if (final) return;
         x.tick(Date.now());
         o.onStatus?.(stats(sec));

@@ -51,19 +51,23 @@ export interface MeterOptions {
   live?: boolean;
 }
 
-/** What the meter did since the previous snapshot. */
-export interface FlowSnapshot {
+/** The meter's counters (in a snapshot: what changed since the previous one). */
+export interface FlowCounters {
   /** Packets read; IP packets metered; non-IP skipped; IP bytes metered. */
   packets: number;
   metered: number;
   ignored: number;
   bytes: number;
-  /** Change of the number of flows in the table. */
+  /** Flows in the table (in a snapshot: the change of that number). */
   flows: number;
   /** Flows created, exported, evicted because the table was full. */
   created: number;
   exported: number;
   evicted: number;
+}
+
+/** What the meter did since the previous snapshot. */
+export interface FlowSnapshot extends FlowCounters {
   /** Time of the first IP packet, ms since the epoch (NaN before it). */
   firstIpMs: number;
   /** The flows expired, packed (empty when the meter has its own sink). */

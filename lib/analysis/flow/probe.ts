@@ -14,7 +14,7 @@
 import type { Packet, PacketSource } from "../../packet.ts";
 import { run, type RunResult } from "../../run.ts";
 import type { FlowTable } from "./table.ts";
-import { FlowMeter, type MeterOptions } from "./meter.ts";
+import { type FlowCounters, FlowMeter, type MeterOptions } from "./meter.ts";
 import type { FlowEncoder } from "../../sink/netflow/encoder.ts";
 import type { UdpExporter } from "../../sink/netflow/exporter.ts";
 import { DEFAULT_FLOW_DELAY_MS, type ExportOptions, FlowExport } from "../../sink/netflow/flow_export.ts";
@@ -40,19 +40,8 @@ export interface ProbeOptions extends MeterOptions, ExportOptions {
   returnErrors?: boolean;
 }
 
-/** The probe's counters. */
-export interface ProbeStats {
-  /** Packets read from the source; IP packets metered; non-IP skipped. */
-  packets: number;
-  metered: number;
-  ignored: number;
-  /** IP bytes metered. */
-  bytes: number;
-  /** Flows in the table now; created; exported; evicted because the table was full. */
-  flows: number;
-  created: number;
-  exported: number;
-  evicted: number;
+/** The probe's counters: the meter's (flows: in the table now) and the exporter's. */
+export interface ProbeStats extends FlowCounters {
   /** Export datagrams built, and flows the version could not carry (IPv6 in v5). */
   datagrams: number;
   skipped: number;
