@@ -1,7 +1,8 @@
 /**
  * The benchmark's smallest case (`bench.ts --smoke`: a 300k-frame drain,
  * 64 B live capture on the plain veth setup, 10 lone packets; the flow probe
- * among the contenders, so its dummy UDP collector runs too) runs end to end
+ * among the contenders, so its dummy UDP collector runs too; the scaling
+ * section with pcount under Bun with 1 and 2 workers) runs end to end
  * under the runtime running the tests, and its JSON and SVG files have the
  * documented shape. Numbers are not checked: this machine is shared.
  *
@@ -136,7 +137,7 @@ async function stderrMatches(c: ChildProcess, err: () => string, re: RegExp): Pr
 }
 
 test(
-  "bench --smoke: drain, live and latency rows, table, JSON, SVG; ends by itself, leaves nothing",
+  "bench --smoke: drain, live, latency and scaling rows, table, JSON, SVG; ends by itself, leaves nothing",
   async () => {
     needTools();
     const out = mkdtempSync(join(tmpdir(), "ringcap-bench-"));
@@ -146,6 +147,8 @@ test(
       assert.match(r.stdout, /Drain rate/);
       assert.match(r.stdout, /% captured at trafgen's max rate/);
       assert.match(r.stdout, /Lone-packet latency/);
+      assert.match(r.stdout, /Scaling: 1 vs 2 workers/);
+      assert.match(r.stdout, /pcount bun .* x\d/);
 
       const R = JSON.parse(readFileSync(join(out, "results.json"), "utf8"));
       assert.equal(R.mode, "smoke");
@@ -172,6 +175,27 @@ test(
       }
       assert.ok(R.summary.drainVsCread["64|pcount-bun"].exit.median > 0);
       assert.ok(R.summary.drainVsCread["64|pcount-bun"].read.median > 0);
+      // scaling: one drain and one live row each for 1 and 2 workers; the 2 rings together read every frame
+      assert.deepEqual(
+        R.scaling.drain.map((x: { contender: string; workers: number }) => [x.contender, x.workers]).sort(),
+        [["pcount-bun", 1], ["pcount-bun-w2", 2]],
+      );
+      for (const d of R.scaling.drain) {
+        assert.equal(d.read, d.warm + d.frames, JSON.stringify(d));
+        assert.equal(d.dropped, 0);
+        assert.equal(d.ringReadS.length, d.workers);
+        assert.ok(d.readS > 0 && d.readMpps > 0 && d.startupMs > 0, JSON.stringify(d));
+        if (d.workers === 2) {
+          assert.equal(d.perWorker.length, 2);
+          assert.equal(d.perWorker[0] + d.perWorker[1], d.read);
+          assert.ok(d.perWorker.every((n: number) => n > 0), "the fanout hash sends each worker some flows");
+        }
+      }
+      assert.deepEqual(names(R.scaling.live), new Set(["pcount-bun", "pcount-bun-w2"]));
+      for (const l of R.scaling.live) {
+        assert.ok(l.captured > 0 && l.pct > 0 && l.pct <= 100, JSON.stringify(l));
+      }
+      assert.ok(R.summary.scaling["pcount-bun"].ratio2wTo1w > 0);
       for (const f of ["drain.svg", "captured_vs_size_plain.svg"]) {
         const svg = readFileSync(join(out, f), "utf8");
         assert.match(svg, /^<svg [^>]*xmlns="http:\/\/www.w3.org\/2000\/svg"/);

@@ -3,7 +3,7 @@
  * Figure 1) on this machine, ringcap next to a C reader, tcpdump and a
  * recvfrom() reader, contenders interleaved in one run.
  *
- *   npm run bench -- [--quick | --smoke] [--only drain,live,cpu,latency,rate]
+ *   npm run bench -- [--quick | --smoke] [--only drain,live,cpu,latency,rate,scaling]
  *                    [--reps N] [--contenders a,b] [--sizes 64,1500] [--setups plain,rps] [--out DIR]
  *
  * Sections (see scripts/bench/README.md for the method):
@@ -13,6 +13,9 @@
  *   cpu      CPU % of the reader per wait mode at a fixed moderate rate
  *   latency  kernel receive to user delivery of lone packets, per wait mode
  *   rate     % captured vs offered rate (the paper's Figure 1)
+ *   scaling  pcount, topn and the probe with 2 workers vs 1 (--workers 2
+ *            --fanout hash, same ring memory in total): drain reading rate
+ *            from warm rings, start-up time, live % captured (plain and RPS)
  * Output: a table on stdout, build/bench/results.json, build/bench/*.svg.
  * Needs root (namespaces), trafgen (netsniff-ng), tcpdump, ethtool, gcc.
  *
@@ -28,10 +31,21 @@ import { cpus } from "node:os";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
-import { available, BIN, BUN, type Contender, type Counts, DENO, ROOT } from "./contenders.ts";
+import {
+  available,
+  BIN,
+  BUN,
+  type Contender,
+  type Counts,
+  DENO,
+  registry,
+  ROOT,
+  scaling as scalingContenders,
+} from "./contenders.ts";
 import {
   BenchNet,
   cpuSeconds,
+  FLOWS,
   frameConfig,
   hasPacketSocket,
   removeStale,
@@ -43,8 +57,8 @@ import { killAll, Proc, sleep, stopAll } from "./proc.ts";
 import { median, quantile, summary } from "./stats.ts";
 import { writePlots } from "./svg.ts";
 
-type Section = "drain" | "live" | "cpu" | "latency" | "rate";
-const SECTIONS: Section[] = ["drain", "live", "cpu", "latency", "rate"];
+type Section = "drain" | "live" | "cpu" | "latency" | "rate" | "scaling";
+const SECTIONS: Section[] = ["drain", "live", "cpu", "latency", "rate", "scaling"];
 type Wait = "busy" | "poll" | "adaptive";
 
 interface Plan {
@@ -63,6 +77,17 @@ interface Plan {
   cpu: { rate: number; seconds: number; reps: number; readers: string[] };
   latency: { packets: number; pps: number; readers: string[] };
   rate: { rates: number[]; frames: number; contenders: string[] };
+  scaling: {
+    /** 1- and 2-worker contenders (pairs by tool and runtime); `ref` are live-only references (cread). */
+    contenders: string[];
+    ref: string[];
+    /** Ring memory in total per contender (2 workers: half each). */
+    ringMb: number;
+    frames: number;
+    warm: number;
+    reps: number;
+    live: { sizes: number[]; setups: Array<"plain" | "rps">; frames: number; reps: number };
+  };
 }
 
 function plan(argv: string[]): { p: Plan; out: string } {
@@ -72,29 +97,49 @@ function plan(argv: string[]): { p: Plan; out: string } {
   };
   const mode = argv.includes("--smoke") ? "smoke" : argv.includes("--quick") ? "quick" : "full";
   const all = available().map((c) => c.name);
+  const known = registry().map((c) => c.name);
+  const scal = scalingContenders().map((c) => c.name);
   const main = all.filter((n) => n !== "recvfrom");
   const readers = ["pcount-bun", "pcount-deno", "cread"];
   const p: Plan = mode === "smoke"
     ? {
       mode,
-      sections: ["drain", "live", "latency"],
+      sections: ["drain", "live", "latency", "scaling"],
       contenders: ["pcount-bun", "cread", "tcpdump", "nprobe-bun"], // the probe (and its collector) when present
       drain: { sizes: [64], ringMb: 256, frames: 300_000, warm: 0, reps: 1, recvfromFrames: 0 },
       live: { sizes: [64], setups: ["plain"], frames: 200_000, reps: 1 },
       cpu: { rate: 20_000, seconds: 1, reps: 1, readers: ["cread"] },
       latency: { packets: 10, pps: 37, readers: ["pcount-bun", "cread"] },
       rate: { rates: [], frames: 0, contenders: [] },
+      scaling: {
+        contenders: ["pcount-bun", "pcount-bun-w2"],
+        ref: [],
+        ringMb: 128,
+        frames: 200_000,
+        warm: 200_000,
+        reps: 1,
+        live: { sizes: [64], setups: ["plain"], frames: 200_000, reps: 1 },
+      },
     }
     : mode === "quick"
     ? {
       mode,
-      sections: ["drain", "live", "cpu", "latency"],
+      sections: ["drain", "live", "cpu", "latency", "scaling"],
       contenders: all,
       drain: { sizes: [64], ringMb: 256, frames: 700_000, warm: 2_000_000, reps: 2, recvfromFrames: 0 },
       live: { sizes: [64], setups: ["plain", "rps"], frames: 1_000_000, reps: 1 },
       cpu: { rate: 50_000, seconds: 2, reps: 1, readers },
       latency: { packets: 30, pps: 37, readers },
       rate: { rates: [], frames: 0, contenders: [] },
+      scaling: {
+        contenders: scal.filter((n) => n.includes("-bun")), // Bun only, one repetition: the ~2 min budget
+        ref: ["cread"],
+        ringMb: 256,
+        frames: 700_000,
+        warm: 2_000_000,
+        reps: 1,
+        live: { sizes: [64], setups: ["plain"], frames: 1_000_000, reps: 1 },
+      },
     }
     : {
       mode,
@@ -112,20 +157,42 @@ function plan(argv: string[]): { p: Plan; out: string } {
       cpu: { rate: 100_000, seconds: 4, reps: 2, readers },
       latency: { packets: 100, pps: 37, readers },
       rate: { rates: [50_000, 100_000, 200_000, 400_000, 800_000, 0], frames: 600_000, contenders: all },
+      scaling: {
+        contenders: scal,
+        ref: ["cread"],
+        ringMb: 512,
+        frames: 1_500_000,
+        warm: 4_000_000,
+        reps: 5,
+        live: { sizes: [64], setups: ["plain", "rps"], frames: 1_500_000, reps: 2 },
+      },
     };
   const only = get("--only");
   if (only) p.sections = only.split(",").filter((s): s is Section => (SECTIONS as string[]).includes(s));
   const reps = get("--reps");
-  if (reps) p.drain.reps = p.live.reps = p.cpu.reps = Number(reps);
+  if (reps) {
+    p.drain.reps =
+      p.live.reps =
+      p.cpu.reps =
+      p.scaling.reps =
+        Number(reps);
+  }
   const sizes = get("--sizes");
   if (sizes) p.drain.sizes = p.live.sizes = sizes.split(",").map(Number);
   const setups = get("--setups");
   if (setups) {
-    p.live.setups = setups.split(",").filter((x): x is "plain" | "rps" => x === "plain" || x === "rps");
+    p.live.setups = p.scaling.live.setups = setups.split(",").filter((x): x is "plain" | "rps" =>
+      x === "plain" || x === "rps"
+    );
   }
   const cs = get("--contenders");
-  if (cs) p.contenders = cs.split(",");
-  p.contenders = p.contenders.filter((c) => all.includes(c));
+  if (cs) {
+    p.contenders = cs.split(",");
+    // scaling: the named 1-/2-worker contenders (a pair when both are named), cread as the live reference
+    p.scaling.contenders = p.contenders.filter((c) => scal.includes(c));
+    p.scaling.ref = p.contenders.filter((c) => c === "cread");
+  }
+  p.contenders = p.contenders.filter((c) => known.includes(c));
   if (p.mode === "full") void main;
   return { p, out: get("--out") ?? join(ROOT, "build", "bench") };
 }
@@ -252,17 +319,24 @@ function inRx(argv: string[], pin: boolean): string[] {
   return ["ip", "netns", "exec", net.rxNs, ...(pin ? ["taskset", "-c", "1"] : []), ...argv];
 }
 
-/** Start a capturer in the rx namespace; resolve once its socket is bound (and ring mapped). */
+/** The distinct sockets mapped by process `pid` (its rings: one per worker). */
+function mappedRings(pid: number): number {
+  try {
+    return new Set(readFileSync(`/proc/${pid}/maps`, "utf8").match(/socket:\[\d+\]/g) ?? []).size;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Start a capturer in the rx namespace; resolve once its socket is bound and
+ * its rings mapped (every worker's: the start barrier follows at once), plus 300 ms.
+ */
 async function startCapture(c: Contender, argv: string[], pin: boolean): Promise<Proc> {
   const p = new Proc(inRx(argv, pin));
   const ready = () => {
     if (!hasPacketSocket(p.pid)) return false;
-    if (!c.mmap) return true;
-    try {
-      return readFileSync(`/proc/${p.pid}/maps`, "utf8").includes("socket:[");
-    } catch {
-      return false;
-    }
+    return !c.mmap || mappedRings(p.pid) >= (c.workers ?? 1);
   };
   if (!(await p.until(ready, 20_000))) {
     await p.stop("SIGKILL");
@@ -321,6 +395,7 @@ async function drainOne(
       ...(warm ? ["--warm"] : []),
       ...(c.libring ? ["--watch", String(1 << 20)] : []),
       ...(c.mmap ? [] : ["--no-mmap"]),
+      ...((c.workers ?? 1) > 1 ? ["--rings", String(c.workers)] : []),
       "--",
       ...argv,
     ], false),
@@ -390,7 +465,7 @@ async function drainOne(
 async function drain(p: Plan, R: Results): Promise<void> {
   await setupNet(false, p.contenders);
   DRAIN_RING_MB = p.drain.ringMb;
-  const cs = available().filter((c) => p.contenders.includes(c.name));
+  const cs = registry().filter((c) => p.contenders.includes(c.name));
   for (const size of p.drain.sizes) {
     // fewer repetitions at 1500 B: the warm-up and fill take longer
     const reps = size >= 1000 && p.mode === "full" ? Math.min(3, p.drain.reps) : p.drain.reps;
@@ -483,7 +558,7 @@ async function liveOne(
 }
 
 async function live(p: Plan, R: Results): Promise<void> {
-  const cs = available().filter((c) => p.contenders.includes(c.name));
+  const cs = registry().filter((c) => p.contenders.includes(c.name));
   for (const setup of p.live.setups) {
     await setupNet(setup === "rps", p.contenders);
     for (const size of p.live.sizes) {
@@ -509,7 +584,7 @@ async function live(p: Plan, R: Results): Promise<void> {
 
 async function cpuModes(p: Plan, R: Results): Promise<void> {
   await setupNet(false, p.cpu.readers);
-  const cs = available().filter((c) => p.cpu.readers.includes(c.name));
+  const cs = registry().filter((c) => p.cpu.readers.includes(c.name));
   const modes: Wait[] = ["poll", "adaptive", "busy"];
   for (let rep = 0; rep < p.cpu.reps; rep++) {
     for (const wait of modes) {
@@ -601,7 +676,7 @@ async function latency(p: Plan, R: Results): Promise<void> {
 
 async function rateSweep(p: Plan, R: Results): Promise<void> {
   await setupNet(false, p.rate.contenders);
-  const cs = available().filter((c) => p.rate.contenders.includes(c.name));
+  const cs = registry().filter((c) => p.rate.contenders.includes(c.name));
   let k = 0;
   for (const rate of p.rate.rates) {
     for (const c of rotate(cs, k++)) {
@@ -626,6 +701,358 @@ async function rateSweep(p: Plan, R: Results): Promise<void> {
   }
 }
 
+// ---------------------------------------------------------------- scaling: 1 vs 2 workers
+
+interface ScalingDrainRow {
+  contender: string;
+  tool: string;
+  runtime: string;
+  workers: number;
+  rep: number;
+  size: number;
+  /** Frames in the timed fill; `warm` read live before it. */
+  frames: number;
+  warm: number;
+  read: number;
+  dropped: number;
+  /** What each worker read (warm-up included). */
+  perWorker?: number[];
+  /** SIGCONT until every ring's last full block went back to the kernel (the reading alone). */
+  readS: number;
+  readMpps: number;
+  /** The same for each ring. */
+  ringReadS: number[];
+  /** CPUs the reader kept busy meanwhile: CPU time of all its threads (schedstat) / readS. */
+  cpus: number;
+  /** The reader's fork to its start barrier: every ring mapped and started (drainwrap, 1 ms polls). */
+  startupMs: number;
+}
+
+/** Ring block size libring uses for rings >= 8 MiB (what drainwrap watches). */
+const BLOCK = 1 << 20;
+
+/**
+ * One drain of a 1- or 2-worker tool, run without -c: drainwrap waits for
+ * its start barrier (N rings mapped, none paused; the start-up time), the
+ * tool reads `warm` frames live (every page of every ring touched), SIGSTOP
+ * (every thread), trafgen fills the rings, SIGCONT; the reading time ends
+ * when the last ring's last block went back; then SIGINT, and the tool's
+ * counters must show every frame read once, none dropped.
+ */
+async function scalingDrainOne(
+  c: Contender,
+  o: { ringMb: number; frames: number; warm: number; rep: number; size: number },
+): Promise<ScalingDrainRow | null> {
+  const cfg = frameConfig(OUT, o.size);
+  const workers = c.workers ?? 1;
+  const w = new Proc(
+    inRx([
+      join(BIN, "drainwrap"),
+      "--timeout",
+      "5",
+      "--warm",
+      "--watch",
+      String(BLOCK),
+      "--watch-us",
+      "250", // a look every 250 us: the watcher must not compete with 2 workers on 2 cores
+      "--rings",
+      String(workers),
+      "--sigint-drained",
+      "--",
+      ...c.argv({ ringMb: o.ringMb, sinkPort: SINK_PORT }),
+    ], false),
+    true,
+  );
+  try {
+    if (!(await w.until(() => w.stdout.includes("READY\n"), 30_000))) {
+      throw new Error(`not ready: ${w.stderr.trim().slice(-300)}`);
+    }
+    if (o.warm) {
+      const t = trafgen(net, { cfg, count: o.warm, cpus: 2 });
+      if (!t.ok) throw new Error(`trafgen: ${t.stderr}`);
+      await sleep(300 + c.retireS * 1000);
+    }
+    w.write("warm\n");
+    if (!(await w.until(() => w.stdout.includes("STOPPED\n"), 30_000))) {
+      throw new Error(`not stopped: ${w.stderr.trim().slice(-300)}`);
+    }
+    const t = trafgen(net, { cfg, count: o.frames, cpus: 2 });
+    if (!t.ok) throw new Error(`trafgen: ${t.stderr}`);
+    await sleep(50 + c.retireS * 1000);
+    w.write("go\n");
+    if (!(await w.until(() => /^DRAIN /m.test(w.stdout), 30_000))) throw new Error("no DRAIN line");
+    await w.done;
+    const d = JSON.parse(/^DRAIN (.*)$/m.exec(w.stdout)![1]);
+    const lines = (tag: string) =>
+      w.stdout.split("\n").filter((l) => l.startsWith(tag)).map((l) => l.slice(4)).join("\n");
+    const counts = c.parse(lines("OUT "), lines("ERR "));
+    if (!counts) throw new Error(`no counters (status ${d.status}): ${lines("ERR ").slice(-300)}`);
+    const want = o.warm + o.frames;
+    if (counts.read !== want || counts.dropped !== 0) {
+      throw new Error(
+        `read ${counts.read} of ${want}, dropped ${counts.dropped}: rings too small for this fill`,
+      );
+    }
+    if (d.rings !== workers || !(d.drained > 0)) {
+      throw new Error(`${d.rings} rings seen, drained ${d.drained} (want ${workers} rings drained)`);
+    }
+    return {
+      contender: c.name,
+      tool: c.tool ?? c.name,
+      runtime: c.runtime ?? "",
+      workers,
+      rep: o.rep,
+      size: o.size,
+      frames: o.frames,
+      warm: o.warm,
+      read: counts.read,
+      dropped: counts.dropped,
+      ...(counts.perWorker ? { perWorker: counts.perWorker } : {}),
+      readS: d.drained,
+      readMpps: o.frames / d.drained / 1e6,
+      ringReadS: d.ring_drained,
+      cpus: +(d.drain_cpu / d.drained).toFixed(2),
+      startupMs: +(d.start * 1000).toFixed(1),
+    };
+  } catch (e) {
+    fail(`  ! scaling drain ${c.name}: ${(e as Error).message}`);
+    return null;
+  } finally {
+    await w.stop("SIGKILL", 5000);
+  }
+}
+
+async function scalingSection(p: Plan, R: Results): Promise<void> {
+  const sp = p.scaling;
+  const cs = scalingContenders().filter((c) => sp.contenders.includes(c.name));
+  const refs = registry().filter((c) => sp.ref.includes(c.name));
+  if (!cs.length) return;
+  await setupNet(false, sp.contenders);
+  SCALING_RING_MB = sp.ringMb;
+  // the first ring of this size after an idle spell takes ~0.5-1.5 s more to
+  // allocate here (the VM's memory is backed again on first use): one ring
+  // opened and closed first, so that no start-up time includes it
+  const cread = registry().find((c) => c.name === "cread");
+  if (cread) {
+    try {
+      await finish(cread, await startCapture(cread, cread.argv({ ringMb: sp.ringMb }), false));
+    } catch (e) {
+      fail(`  ! scaling: priming ring: ${(e as Error).message}`);
+    }
+  }
+  // a tool's 1- and 2-worker runs next to each other (their ratio is taken per
+  // repetition), which goes first alternating; the pairs' order rotates
+  const pairs: Contender[][] = [];
+  for (const c of cs) {
+    const pair = pairs.find((x) => x[0].tool === c.tool && x[0].runtime === c.runtime);
+    if (pair) pair.push(c);
+    else pairs.push([c]);
+  }
+  for (let rep = 0; rep < sp.reps; rep++) {
+    for (const c of rotate(pairs, rep).flatMap((x) => rep % 2 ? [...x].reverse() : x)) {
+      if (interrupted) return;
+      const r = await scalingDrainOne(c, {
+        ringMb: sp.ringMb,
+        frames: sp.frames,
+        warm: sp.warm,
+        rep,
+        size: 64,
+      });
+      if (r && !interrupted) {
+        R.scaling.drain.push(r);
+        log(
+          `  scaling drain ${c.name.padEnd(16)} reading ${r.readMpps.toFixed(2)} Mpps (${
+            (r.readS * 1000).toFixed(1)
+          } ms; rings ${
+            r.ringReadS.map((x) => (x * 1000).toFixed(1)).join(", ")
+          } ms; ${r.cpus} CPUs), start-up ${r.startupMs.toFixed(0)} ms${
+            r.perWorker ? `, split ${r.perWorker.join("/")}` : ""
+          }`,
+        );
+      }
+    }
+  }
+  const live = [...refs, ...cs];
+  for (const setup of sp.live.setups) {
+    if (interrupted) return;
+    await setupNet(setup === "rps", sp.contenders);
+    for (const size of sp.live.sizes) {
+      for (let rep = 0; rep < sp.live.reps; rep++) {
+        for (const c of rotate(live, rep)) {
+          if (interrupted) return;
+          const r = await liveOne(c, { setup, size, frames: sp.live.frames, rate: 0, rep });
+          if (r && !interrupted) {
+            R.scaling.live.push(r);
+            log(
+              `  scaling live ${setup} ${size} B ${c.name.padEnd(16)} ${r.pct.toFixed(2)} % of ${r.sent} at ${
+                r.offeredMpps.toFixed(2)
+              } Mpps, cpu ${r.cpuPct.toFixed(0)} %`,
+            );
+          }
+        }
+      }
+    }
+  }
+}
+
+/** Total ring memory of the scaling runs (for the table's title). */
+let SCALING_RING_MB = 512;
+/** 10 Gigabit Ethernet at 64 B frames (+ 20 B preamble and gap): the line rate the probe is compared with. */
+const LINE_RATE_MPPS = 14.88;
+
+/** The 2-worker / 1-worker pairs of the scaling rows, by tool and runtime. */
+function scalingPairs(R: Results): Array<{ tool: string; runtime: string; one?: string; two?: string }> {
+  const names = new Set([...R.scaling.drain, ...R.scaling.live].map((r) => r.contender));
+  const out: Array<{ tool: string; runtime: string; one?: string; two?: string }> = [];
+  for (const c of scalingContenders()) {
+    if (!names.has(c.name)) continue;
+    let e = out.find((x) => x.tool === c.tool && x.runtime === c.runtime);
+    if (!e) out.push(e = { tool: c.tool!, runtime: c.runtime! });
+    if ((c.workers ?? 1) > 1) e.two = c.name;
+    else e.one = c.name;
+  }
+  return out;
+}
+
+/** Median of per-repetition ratios b/a (same rep = neighbours in time). */
+function repRatio(a: ScalingDrainRow[], b: ScalingDrainRow[]): number {
+  return median(b.map((y) => y.readMpps / (a.find((x) => x.rep === y.rep)?.readMpps ?? NaN)));
+}
+
+function summarizeScaling(R: Results): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const pct = (setup: string, name?: string) => {
+    const xs = R.scaling.live.filter((r) => r.setup === setup && r.contender === name && r.size === 64);
+    return xs.length ? +median(xs.map((r) => r.pct)).toFixed(2) : NaN;
+  };
+  const setups = [...new Set(R.scaling.live.map((r) => r.setup))];
+  const cread = Object.fromEntries(setups.map((s) => [s, pct(s, "cread")]));
+  for (const e of scalingPairs(R)) {
+    const one = R.scaling.drain.filter((r) => r.contender === e.one);
+    const two = R.scaling.drain.filter((r) => r.contender === e.two);
+    const ratio = repRatio(one, two);
+    const live = Object.fromEntries(setups.map((s) => {
+      const [p1, p2] = [pct(s, e.one), pct(s, e.two)];
+      return [s, {
+        w1: p1,
+        w2: p2,
+        // 2 workers lose no more than 1, and capture 100 % where the C reader does
+        noWorse: p2 >= p1,
+        fullWhereCread: cread[s] === 100 ? p2 === 100 : null,
+      }];
+    }));
+    out[`${e.tool}-${e.runtime}`] = {
+      drain1wMpps: summary(one.map((r) => r.readMpps), 2),
+      drain2wMpps: summary(two.map((r) => r.readMpps), 2),
+      ratio2wTo1w: +ratio.toFixed(3),
+      ...(e.tool !== "pcount" ? { ratioTarget: 1.7, ratioMet: ratio >= 1.7 } : {}),
+      startup1wMs: summary(one.map((r) => r.startupMs), 1),
+      startup2wMs: summary(two.map((r) => r.startupMs), 1),
+      live,
+      ...(e.tool === "nprobe"
+        ? {
+          lineRate: {
+            mpps: LINE_RATE_MPPS,
+            pct2w: +((100 * median(two.map((r) => r.readMpps))) / LINE_RATE_MPPS).toFixed(1),
+          },
+        }
+        : {}),
+    };
+  }
+  out.creadLivePct = cread;
+  return out;
+}
+
+function scalingTable(R: Results): string[] {
+  const L: string[] = [];
+  const pad = (s: string, n: number) => s.padEnd(n);
+  const num = (x: number, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : "-");
+  const frames = R.scaling.drain[0]?.frames ?? 0;
+  const reps = Math.max(0, ...R.scaling.drain.map((r) => r.rep + 1));
+  const liveReps = Math.max(0, ...R.scaling.live.map((r) => r.rep + 1));
+  const setups = [...new Set(R.scaling.live.map((r) => r.setup))];
+  L.push(
+    "",
+    `Scaling: 1 vs 2 workers (--workers 2 --fanout hash; ring memory the same in total: 1 x ${SCALING_RING_MB} MiB = 2 x ${
+      SCALING_RING_MB / 2
+    } MiB), 64 B, ${FLOWS.toLocaleString("en-US")} flows`,
+    `  drain: reading only, warm rings, ${
+      frames.toLocaleString("en-US")
+    } frames: SIGCONT (start barrier passed, warm-up read) until every ring's last block went back;`,
+    `         Mpps median [min-max] of ${reps} reps; 2w/1w = median of per-rep ratios`,
+    "  start-up: fork to the start barrier (every ring mapped and started), ms, median",
+    `  live: % captured at trafgen's max rate, 64 B, median of ${liveReps} reps; plain: capturer unpinned; rps: capturer (every thread) on CPU1`,
+  );
+  const liveHead = setups.map((s) => pad(`live ${s} 1w / 2w`, 21)).join("");
+  L.push(
+    `  ${pad("", 13)}${pad("drain 1w Mpps", 20)}${pad("drain 2w Mpps", 20)}${pad("2w/1w", 8)}${
+      pad("start-up 1w / 2w", 18)
+    }${liveHead}`,
+  );
+  const pct = (setup: string, name?: string) => {
+    const xs = R.scaling.live.filter((r) => r.setup === setup && r.contender === name);
+    return xs.length ? median(xs.map((r) => r.pct)) : NaN;
+  };
+  const probe: string[] = [];
+  for (const e of scalingPairs(R)) {
+    const one = R.scaling.drain.filter((r) => r.contender === e.one);
+    const two = R.scaling.drain.filter((r) => r.contender === e.two);
+    const cell = (rows: ScalingDrainRow[]) => {
+      const m = summary(rows.map((r) => r.readMpps), 2);
+      return rows.length ? `${num(m.median, 2)} [${num(m.min, 1)}-${num(m.max, 1)}]` : "-";
+    };
+    const su = (rows: ScalingDrainRow[]) => num(median(rows.map((r) => r.startupMs)), 0);
+    const lives = setups.map((s) => pad(`${num(pct(s, e.one), 2)} / ${num(pct(s, e.two), 2)} %`, 21)).join(
+      "",
+    );
+    L.push(
+      `  ${pad(`${e.tool} ${e.runtime}`, 13)}${pad(cell(one), 20)}${pad(cell(two), 20)}${
+        pad(`x${num(repRatio(one, two), 2)}`, 8)
+      }${pad(`${su(one)} / ${su(two)} ms`, 18)}${lives}`,
+    );
+    if (e.tool === "nprobe" && two.length) {
+      const m = median(two.map((r) => r.readMpps));
+      probe.push(`${e.runtime} ${num(m, 2)} Mpps = ${num((100 * m) / LINE_RATE_MPPS, 0)} %`);
+    }
+  }
+  if (setups.some((s) => Number.isFinite(pct(s, "cread")))) {
+    L.push(
+      `  ${pad("cread (C)", 13)}${pad("", 66)}${
+        setups.map((s) => pad(`${num(pct(s, "cread"), 2)} %`, 21)).join("")
+      }`,
+    );
+  }
+  if (probe.length) {
+    L.push(
+      `  the probe, 2 workers: ${probe.join(", ")} of ${LINE_RATE_MPPS} Mpps (10 GbE line rate at 64 B)`,
+    );
+  }
+  const S = (R.summary?.scaling ?? {}) as Record<string, {
+    ratio2wTo1w?: number;
+    ratioMet?: boolean;
+    live?: Record<string, { noWorse: boolean; fullWhereCread: boolean | null }>;
+  }>;
+  const checks: string[] = [];
+  for (const [k, v] of Object.entries(S)) {
+    if (typeof v !== "object" || !v || !("live" in v)) continue;
+    if (v.ratioMet !== undefined) {
+      checks.push(`${k} x${num(v.ratio2wTo1w ?? NaN, 2)} ${v.ratioMet ? "ok" : "MISS"}`);
+    }
+    for (const [setup, l] of Object.entries(v.live ?? {})) {
+      if (!l.noWorse) checks.push(`${k} ${setup}: 2w loses more than 1w`);
+      if (l.fullWhereCread === false) checks.push(`${k} ${setup}: 2w < 100 % where cread has 100 %`);
+    }
+  }
+  if (checks.length) {
+    L.push(
+      `  targets (topn, probe 2w >= 1.7x 1w; live 2w loses no more than 1w, 100 % where cread has): ${
+        checks.join("; ")
+      }`,
+    );
+  }
+  return L;
+}
+
 // ---------------------------------------------------------------- report
 
 export interface Results {
@@ -638,6 +1065,8 @@ export interface Results {
   cpu: LiveRow[];
   latency: LatencyRow[];
   rate: LiveRow[];
+  /** 1 vs 2 workers: drain (reading rate, start-up) and live rows (cread as the reference). */
+  scaling: { drain: ScalingDrainRow[]; live: LiveRow[] };
   summary?: Record<string, unknown>;
   /** Set when SIGINT/SIGTERM cut the run short: the rows are what was measured until then. */
   interrupted?: boolean;
@@ -709,6 +1138,7 @@ function summarize(R: Results): Record<string, unknown> {
     };
   }
   s.rate = rate;
+  if (R.scaling.drain.length || R.scaling.live.length) s.scaling = summarizeScaling(R);
   return s;
 }
 
@@ -818,6 +1248,7 @@ function table(R: Results): string {
       }`);
     }
   }
+  if (R.scaling.drain.length || R.scaling.live.length) L.push(...scalingTable(R));
   return L.join("\n");
 }
 
@@ -829,7 +1260,7 @@ async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   if (argv.includes("-h") || argv.includes("--help")) {
     console.log(
-      "usage: npm run bench -- [--quick|--smoke] [--only drain,live,cpu,latency,rate] [--reps N]\n" +
+      "usage: npm run bench -- [--quick|--smoke] [--only drain,live,cpu,latency,rate,scaling] [--reps N]\n" +
         "                        [--contenders a,b] [--sizes 64,1500] [--setups plain,rps] [--out DIR]",
     );
     return 0;
@@ -876,6 +1307,7 @@ async function main(): Promise<number> {
     cpu: [],
     latency: [],
     rate: [],
+    scaling: { drain: [], live: [] },
   };
   const t0 = Date.now();
   log(`bench: ${p.mode}: ${p.sections.join(", ")}; contenders ${p.contenders.join(", ")}`);
@@ -888,6 +1320,7 @@ async function main(): Promise<number> {
       if (s === "cpu") await cpuModes(p, R);
       if (s === "latency") await latency(p, R);
       if (s === "rate") await rateSweep(p, R);
+      if (s === "scaling") await scalingSection(p, R);
     }
   } finally {
     await shutdown();

@@ -8,6 +8,13 @@
  *   recvfrom                  scripts/bench/src/recvread.c: one recvfrom() per packet,
  *                             the paper's no-ring baseline
  *   nprobe-bun                examples/nprobe.ts when it exists (flows exported to a sink)
+ *
+ * For the scaling section (`scaling()`), the three tools under both runtimes
+ * with one worker and with two (`--workers 2 --fanout hash`, names ending in
+ * `-w2`): pcount-{bun,deno}[-w2], topn-{bun,deno}[-w2] (examples/topn.ts
+ * --json with a 600 s --interval: one report at the end), nprobe-{bun,deno}[-w2].
+ * A contender with N workers gets `--ring-mb` = RunSpec.ringMb / N, so the
+ * ring memory in total is the same as with one worker.
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -20,11 +27,13 @@ export const DENO = join(ROOT, "node_modules", ".bin", "deno");
 const CREAD = join(ROOT, "libring", "build", "cread");
 const PCOUNT = join(ROOT, "examples", "pcount.ts");
 const NPROBE = join(ROOT, "examples", "nprobe.ts");
+const TOPN = join(ROOT, "examples", "topn.ts");
 
 export const SNAPLEN = 128;
 
 /** What a capture run asks of a contender. */
 export interface RunSpec {
+  /** Ring memory in total (shared out over the workers). */
   ringMb: number;
   /** Exit after this many packets (drain runs); 0 = until SIGINT. */
   count?: number;
@@ -38,6 +47,8 @@ export interface Counts {
   packets: number;
   dropped: number;
   read: number;
+  /** Packets each worker read (tools run with --workers N > 1). */
+  perWorker?: number[];
 }
 
 export interface Contender {
@@ -50,47 +61,45 @@ export interface Contender {
   libring: boolean;
   /** Seconds to wait after the last frame so the kernel retires the last block. */
   retireS: number;
+  /** Rings it maps (its --workers; 1 for every reader but the -w2 contenders). */
+  workers?: number;
+  /** The tool and runtime (TypeScript contenders), for the scaling table. */
+  tool?: "pcount" | "topn" | "nprobe";
+  runtime?: "bun" | "deno";
   argv(s: RunSpec): string[];
   parse(stdout: string, stderr: string): Counts | null;
 }
 
+/**
+ * The counters of the last JSON line: `read` as printed (pcount, cread), else
+ * the workers' reads summed (topn and the probe with --workers), else
+ * `packets` (what the ring took in: all of it read once the ring is drained).
+ */
 function lastJson(stdout: string): Counts | null {
   const lines = stdout.trim().split("\n").filter((l) => l.trim().startsWith("{"));
   if (!lines.length) return null;
   try {
     const j = JSON.parse(lines[lines.length - 1]);
-    return { packets: j.packets, dropped: j.dropped, read: j.read ?? j.packets };
+    const ws: Array<{ read: number }> | undefined = Array.isArray(j.workers) ? j.workers : undefined;
+    const perWorker = ws?.map((w) => w.read);
+    const read = j.read ?? perWorker?.reduce((a, b) => a + b, 0) ?? j.packets;
+    return { packets: j.packets, dropped: j.dropped, read, ...(perWorker ? { perWorker } : {}) };
   } catch {
     return null;
   }
 }
 
-function common(s: RunSpec): string[] {
-  const a = ["-i", RX_IF, "-s", String(SNAPLEN), "--ring-mb", String(s.ringMb)];
+function common(s: RunSpec, workers = 1): string[] {
+  if (s.ringMb % workers) throw new Error(`ring of ${s.ringMb} MiB cannot be shared by ${workers} workers`);
+  const a = ["-i", RX_IF, "-s", String(SNAPLEN), "--ring-mb", String(s.ringMb / workers)];
+  if (workers > 1) a.push("--workers", String(workers), "--fanout", "hash");
   if (s.count) a.push("-c", String(s.count));
   if (s.wait) a.push("--wait", s.wait);
   return a;
 }
 
-export const pcountBun: Contender = {
-  name: "pcount-bun",
-  mmap: true,
-  waits: true,
-  libring: true,
-  retireS: 0.1,
-  argv: (s) => [BUN, "run", PCOUNT, ...common(s), "--json"],
-  parse: lastJson,
-};
-
-export const pcountDeno: Contender = {
-  name: "pcount-deno",
-  mmap: true,
-  waits: true,
-  libring: true,
-  retireS: 0.1,
-  argv: (s) => [DENO, "run", "-A", PCOUNT, ...common(s), "--json"],
-  parse: lastJson,
-};
+export const pcountBun: Contender = tsTool("pcount", "bun", 1);
+export const pcountDeno: Contender = tsTool("pcount", "deno", 1);
 
 export const cread: Contender = {
   name: "cread",
@@ -153,19 +162,58 @@ export const recvfrom: Contender = {
   parse: lastJson,
 };
 
-export const nprobeBun: Contender = {
-  name: "nprobe-bun",
-  mmap: true,
-  waits: true,
-  libring: true,
-  retireS: 0.1,
-  argv: (s) => [BUN, "run", NPROBE, ...common(s), "-n", `127.0.0.1:${s.sinkPort ?? 2055}`, "--json"],
-  parse: lastJson,
-};
+export const nprobeBun: Contender = tsTool("nprobe", "bun", 1);
+
+/** A TypeScript tool under `runtime` with `workers` rings (name: tool-runtime, plus -wN for N > 1). */
+function tsTool(tool: "pcount" | "topn" | "nprobe", runtime: "bun" | "deno", workers: number): Contender {
+  const script = { pcount: PCOUNT, topn: TOPN, nprobe: NPROBE }[tool];
+  const run = runtime === "bun" ? [BUN, "run", script] : [DENO, "run", "-A", script];
+  const extra = (s: RunSpec) =>
+    tool === "topn"
+      ? ["--interval", "600"] // one report, at the end
+      : tool === "nprobe"
+      ? ["-n", `127.0.0.1:${s.sinkPort ?? 2055}`]
+      : [];
+  return {
+    name: `${tool}-${runtime}${workers > 1 ? `-w${workers}` : ""}`,
+    mmap: true,
+    waits: true,
+    libring: true,
+    retireS: 0.1,
+    workers,
+    tool,
+    runtime,
+    argv: (s) => [...run, ...common(s, workers), ...extra(s), "--json"],
+    parse: lastJson,
+  };
+}
+
+const TOOLS = ["pcount", "topn", "nprobe"] as const;
+const RUNTIMES = ["bun", "deno"] as const;
 
 /** Every contender available on this checkout (the probe once examples/nprobe.ts exists). */
 export function available(): Contender[] {
   const all = [pcountBun, pcountDeno, cread, tcpdump, recvfrom];
   if (existsSync(NPROBE)) all.push(nprobeBun);
+  return all;
+}
+
+/**
+ * The scaling section's contenders: each tool (whose example exists) under
+ * each runtime with 1 and with 2 workers, in that order.
+ */
+export function scaling(): Contender[] {
+  const out: Contender[] = [];
+  for (const tool of TOOLS) {
+    if (!existsSync({ pcount: PCOUNT, topn: TOPN, nprobe: NPROBE }[tool])) continue;
+    for (const runtime of RUNTIMES) for (const w of [1, 2]) out.push(tsTool(tool, runtime, w));
+  }
+  return out;
+}
+
+/** Every contender by name: `available()` and the scaling ones (pcount-bun is the same either way). */
+export function registry(): Contender[] {
+  const all = available();
+  for (const c of scaling()) if (!all.some((x) => x.name === c.name)) all.push(c);
   return all;
 }

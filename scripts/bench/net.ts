@@ -131,9 +131,14 @@ export class BenchNet {
 
 /**
  * A trafgen config: `size`-byte IPv4/UDP frames to the foreign MAC, 10.0.0.1 →
- * 10.0.0.2, destination port 53, the source port's low byte counting 0..255:
- * 256 flows, so the flow probe meters what it reads (a non-IP frame would only
- * be counted and skipped, and the probe would be measured as a packet counter).
+ * 10.0.0.2, destination port 53, the source port varying per frame: its high
+ * byte counts 0x30..0x40 (17 values) and its low byte 0..255 (256), two
+ * one-byte trafgen counters whose periods are coprime, so the pairs repeat
+ * only after 17 × 256 = 4,352 frames: 4,352 flows. The flow probe meters what
+ * it reads (a non-IP frame would only be counted and skipped, and the probe
+ * would be measured as a packet counter), and a fanout group's hash spreads
+ * the flows over its workers. The UDP checksum is 0 (none), valid for every
+ * port; trafgen sends these as fast as one static frame.
  */
 export function frameConfig(dir: string, size: number): string {
   const path = join(dir, `frame-${size}.cfg`);
@@ -143,11 +148,14 @@ export function frameConfig(dir: string, size: number): string {
   const f = ether(0x0800, ipv4(ip, udpHeader), [], false);
   f.set([2, 0, 0, 0, 0, 0x99]); // to the foreign MAC
   const bytes = [...f].map((x) => `0x${x.toString(16).padStart(2, "0")}`);
-  bytes[SPORT_LOW] = "dinc(0, 255)"; // source port 0x3000 + n
+  bytes[SPORT_LOW - 1] = "dinc(0x30, 0x40)"; // source port: 0x3000..0x40ff, 4,352 pairs in turn
+  bytes[SPORT_LOW] = "dinc(0, 255)";
   bytes.push(`fill(0x5a, ${size - 42})`);
   writeFileSync(path, `{ ${bytes.join(",")} }\n`);
   return path;
 }
+/** Flows in the bench's traffic (source ports of frameConfig). */
+export const FLOWS = 17 * 256;
 /** Offset of the UDP source port's low byte in those frames (Ethernet 14 + IPv4 20 + 1). */
 const SPORT_LOW = 35;
 
