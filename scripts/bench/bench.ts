@@ -5,6 +5,7 @@
  *
  *   npm run bench -- [--quick | --smoke] [--only drain,live,cpu,latency,rate,scaling]
  *                    [--reps N] [--contenders a,b] [--sizes 64,1500] [--setups plain,rps] [--out DIR]
+ *                    [--nice N]  (the scaling section's drain readers in a session of their own, autogroup nice N)
  *
  * Sections (see scripts/bench/README.md for the method):
  *   drain    reader speed from a full ring: SIGSTOP the reader, fill its
@@ -81,6 +82,8 @@ interface Plan {
     /** 1- and 2-worker contenders (pairs by tool and runtime); `ref` are live-only references (cread). */
     contenders: string[];
     ref: string[];
+    /** Autogroup nice of the drain runs' readers (--nice; drainwrap --autogroup-nice): < 0 lets a reader take both CPUs from other sessions' work. */
+    nice: number;
     /** Ring memory in total per contender (2 workers: half each). */
     ringMb: number;
     frames: number;
@@ -114,6 +117,7 @@ function plan(argv: string[]): { p: Plan; out: string } {
       scaling: {
         contenders: ["pcount-bun", "pcount-bun-w2"],
         ref: [],
+        nice: 0,
         ringMb: 128,
         frames: 200_000,
         warm: 200_000,
@@ -134,6 +138,7 @@ function plan(argv: string[]): { p: Plan; out: string } {
       scaling: {
         contenders: scal.filter((n) => n.includes("-bun")), // Bun only, one repetition: the ~2 min budget
         ref: ["cread"],
+        nice: 0,
         ringMb: 256,
         frames: 700_000,
         warm: 2_000_000,
@@ -160,6 +165,7 @@ function plan(argv: string[]): { p: Plan; out: string } {
       scaling: {
         contenders: scal,
         ref: ["cread"],
+        nice: 0,
         ringMb: 512,
         frames: 1_500_000,
         warm: 4_000_000,
@@ -185,6 +191,8 @@ function plan(argv: string[]): { p: Plan; out: string } {
       x === "plain" || x === "rps"
     );
   }
+  const nice = get("--nice");
+  if (nice) p.scaling.nice = Number(nice);
   const cs = get("--contenders");
   if (cs) {
     p.contenders = cs.split(",");
@@ -726,6 +734,8 @@ interface ScalingDrainRow {
   cpus: number;
   /** The reader's fork to its start barrier: every ring mapped and started (drainwrap, 1 ms polls). */
   startupMs: number;
+  /** The reader's autogroup nice (--nice). */
+  nice: number;
 }
 
 /** Ring block size libring uses for rings >= 8 MiB (what drainwrap watches). */
@@ -741,13 +751,14 @@ const BLOCK = 1 << 20;
  */
 async function scalingDrainOne(
   c: Contender,
-  o: { ringMb: number; frames: number; warm: number; rep: number; size: number },
+  o: { ringMb: number; frames: number; warm: number; rep: number; size: number; nice: number },
 ): Promise<ScalingDrainRow | null> {
   const cfg = frameConfig(OUT, o.size);
   const workers = c.workers ?? 1;
   const w = new Proc(
     inRx([
       join(BIN, "drainwrap"),
+      ...(o.nice ? ["--autogroup-nice", String(o.nice)] : []),
       "--timeout",
       "5",
       "--warm",
@@ -813,6 +824,7 @@ async function scalingDrainOne(
       ringReadS: d.ring_drained,
       cpus: +(d.drain_cpu / d.drained).toFixed(2),
       startupMs: +(d.start * 1000).toFixed(1),
+      nice: o.nice,
     };
   } catch (e) {
     fail(`  ! scaling drain ${c.name}: ${(e as Error).message}`);
@@ -857,6 +869,7 @@ async function scalingSection(p: Plan, R: Results): Promise<void> {
         warm: sp.warm,
         rep,
         size: 64,
+        nice: sp.nice,
       });
       if (r && !interrupted) {
         R.scaling.drain.push(r);
@@ -946,6 +959,11 @@ function summarizeScaling(R: Results): Record<string, unknown> {
       drain2wMpps: summary(two.map((r) => r.readMpps), 2),
       ratio2wTo1w: +ratio.toFixed(3),
       ...(e.tool !== "pcount" ? { ratioTarget: 1.7, ratioMet: ratio >= 1.7 } : {}),
+      cpus1w: summary(one.map((r) => r.cpus), 2),
+      cpus2w: summary(two.map((r) => r.cpus), 2),
+      // Mpps per CPU kept busy: 2 workers' overhead, apart from how many CPUs they got
+      mppsPerCpu1w: summary(one.map((r) => r.readMpps / r.cpus), 2),
+      mppsPerCpu2w: summary(two.map((r) => r.readMpps / r.cpus), 2),
       startup1wMs: summary(one.map((r) => r.startupMs), 1),
       startup2wMs: summary(two.map((r) => r.startupMs), 1),
       live,
@@ -979,15 +997,20 @@ function scalingTable(R: Results): string[] {
     `  drain: reading only, warm rings, ${
       frames.toLocaleString("en-US")
     } frames: SIGCONT (start barrier passed, warm-up read) until every ring's last block went back;`,
-    `         Mpps median [min-max] of ${reps} reps; 2w/1w = median of per-rep ratios`,
+    `         Mpps median [min-max] of ${reps} reps; 2w/1w = median of per-rep ratios${
+      R.scaling.drain[0]?.nice
+        ? `; readers in their own session, autogroup nice ${R.scaling.drain[0].nice}`
+        : ""
+    }`,
+    "  CPUs: the reader's CPU time while draining / reading time (1 worker ~1; 2 workers up to 2 on this machine), median",
     "  start-up: fork to the start barrier (every ring mapped and started), ms, median",
     `  live: % captured at trafgen's max rate, 64 B, median of ${liveReps} reps; plain: capturer unpinned; rps: capturer (every thread) on CPU1`,
   );
   const liveHead = setups.map((s) => pad(`live ${s} 1w / 2w`, 21)).join("");
   L.push(
     `  ${pad("", 13)}${pad("drain 1w Mpps", 20)}${pad("drain 2w Mpps", 20)}${pad("2w/1w", 8)}${
-      pad("start-up 1w / 2w", 18)
-    }${liveHead}`,
+      pad("CPUs 1w/2w", 12)
+    }${pad("start-up 1w / 2w", 18)}${liveHead}`,
   );
   const pct = (setup: string, name?: string) => {
     const xs = R.scaling.live.filter((r) => r.setup === setup && r.contender === name);
@@ -1002,13 +1025,14 @@ function scalingTable(R: Results): string[] {
       return rows.length ? `${num(m.median, 2)} [${num(m.min, 1)}-${num(m.max, 1)}]` : "-";
     };
     const su = (rows: ScalingDrainRow[]) => num(median(rows.map((r) => r.startupMs)), 0);
+    const cpu = (rows: ScalingDrainRow[]) => num(median(rows.map((r) => r.cpus)), 2);
     const lives = setups.map((s) => pad(`${num(pct(s, e.one), 2)} / ${num(pct(s, e.two), 2)} %`, 21)).join(
       "",
     );
     L.push(
       `  ${pad(`${e.tool} ${e.runtime}`, 13)}${pad(cell(one), 20)}${pad(cell(two), 20)}${
         pad(`x${num(repRatio(one, two), 2)}`, 8)
-      }${pad(`${su(one)} / ${su(two)} ms`, 18)}${lives}`,
+      }${pad(`${cpu(one)}/${cpu(two)}`, 12)}${pad(`${su(one)} / ${su(two)} ms`, 18)}${lives}`,
     );
     if (e.tool === "nprobe" && two.length) {
       const m = median(two.map((r) => r.readMpps));
@@ -1017,7 +1041,7 @@ function scalingTable(R: Results): string[] {
   }
   if (setups.some((s) => Number.isFinite(pct(s, "cread")))) {
     L.push(
-      `  ${pad("cread (C)", 13)}${pad("", 66)}${
+      `  ${pad("cread (C)", 13)}${pad("", 78)}${
         setups.map((s) => pad(`${num(pct(s, "cread"), 2)} %`, 21)).join("")
       }`,
     );
@@ -1260,7 +1284,7 @@ async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   if (argv.includes("-h") || argv.includes("--help")) {
     console.log(
-      "usage: npm run bench -- [--quick|--smoke] [--only drain,live,cpu,latency,rate,scaling] [--reps N]\n" +
+      "usage: npm run bench -- [--quick|--smoke] [--only drain,live,cpu,latency,rate,scaling] [--reps N] [--nice N]\n" +
         "                        [--contenders a,b] [--sizes 64,1500] [--setups plain,rps] [--out DIR]",
     );
     return 0;

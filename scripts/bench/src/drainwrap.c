@@ -31,6 +31,11 @@
  * --watch-us US: pause between two looks at the watched blocks (default 20;
  * each look wakes this process, which competes for the CPUs with a reader
  * that runs several threads).
+ * --autogroup-nice N: the reader gets a session of its own (setsid) whose
+ * autogroup has nice N (/proc/self/autogroup). With autogroups on (Linux's
+ * default), CPU time is shared between sessions first: one busy thread of
+ * another session keeps a two-thread reader to one of two CPUs, whatever
+ * the reader's own nice; a negative N lets it take both.
  * --sigint-drained: SIGINT the reader once every watched ring is drained
  * (for readers run without -c: the timed part ends at the drain, the reader
  * then prints its counters and exits).
@@ -217,6 +222,7 @@ static int pump(struct relay *r)
 int main(int argc, char **argv)
 {
 	int settle_ms = 300, mmap_check = 1, warm = 0, want_rings = 1, sigint_drained = 0, a = 1;
+	const char *ag_nice = NULL;
 	uint64_t watch = 0;
 	long watch_us = 20;
 	double timeout = 60;
@@ -229,9 +235,10 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[a], "--rings") && a + 1 < argc) want_rings = atoi(argv[++a]);
 		else if (!strcmp(argv[a], "--sigint-drained")) sigint_drained = 1;
 		else if (!strcmp(argv[a], "--watch-us") && a + 1 < argc) watch_us = atol(argv[++a]);
+		else if (!strcmp(argv[a], "--autogroup-nice") && a + 1 < argc) ag_nice = argv[++a];
 		else { fprintf(stderr, "drainwrap: unknown option %s\n", argv[a]); return 2; }
 	}
-	if (a + 1 >= argc) { fprintf(stderr, "usage: drainwrap [--settle MS] [--no-mmap] [--warm] [--watch BLOCK_BYTES] [--rings N] [--watch-us US] [--sigint-drained] [--timeout S] -- CMD...\n"); return 2; }
+	if (a + 1 >= argc) { fprintf(stderr, "usage: drainwrap [--settle MS] [--no-mmap] [--warm] [--watch BLOCK_BYTES] [--rings N] [--watch-us US] [--autogroup-nice N] [--sigint-drained] [--timeout S] -- CMD...\n"); return 2; }
 	if (want_rings < 1 || want_rings > MAX_RINGS) { fprintf(stderr, "drainwrap: --rings 1..%d\n", MAX_RINGS); return 2; }
 	int po[2], pe[2];
 	if (pipe(po) || pipe(pe)) { perror("pipe"); return 1; }
@@ -239,6 +246,12 @@ int main(int argc, char **argv)
 	pid_t pid = fork();
 	if (pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL); /* never outlive the wrapper */
+		if (ag_nice) {
+			FILE *f;
+			if (setsid() < 0 || !(f = fopen("/proc/self/autogroup", "w")) || fprintf(f, "%s\n", ag_nice) < 0 ||
+			    fclose(f) != 0)
+				fprintf(stderr, "drainwrap: autogroup nice %s: %s\n", ag_nice, strerror(errno));
+		}
 		dup2(po[1], 1), dup2(pe[1], 2);
 		close(po[0]), close(pe[0]), close(po[1]), close(pe[1]);
 		execvp(argv[a + 1], argv + a + 1);
