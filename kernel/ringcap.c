@@ -20,6 +20,13 @@
  *                      (bind, release, notifier; read by /proc, getname)
  *   rs->cfg_lock       ring geometry, allocation and mapping
  *   rs->lock (spin)    ring pointer, insert position, counters (RX path)
+ *
+ * Clusters (RINGCAP_OPT_CLUSTER): one packet_type hook per cluster on its
+ * device picks the member (flow hash or round robin) and hands the frame to
+ * ringcap_capture() of that member only; members' own hooks are off. The
+ * member array is read under RCU in the hook; joins, leaves and the cluster
+ * list change under RTNL + ringcap_mutex. A cluster holds its device and a
+ * module reference and is freed (after synchronize_net) by its last leave.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -46,6 +53,16 @@
 #include <linux/capability.h>
 #include <linux/sockptr.h>
 #include <linux/timekeeping.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/in.h>
+#include <linux/jhash.h>
+#include <linux/random.h>
+#include <linux/refcount.h>
+#include <linux/overflow.h>
+#include <linux/if_arp.h>
+#include <net/ip.h>
+#include <net/ipv6.h>
 #include <net/sock.h>
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
@@ -61,6 +78,25 @@ MODULE_PARM_DESC(family, "socket family number of PF_RING (default 27)");
 struct ringcap_dev {
 	struct list_head socks; /* ringcap_sock.steal_node, RCU for the RX path */
 	struct rcu_head rcu;
+};
+
+struct ringcap_sock;
+
+/* A cluster: see the UAPI header. Lives in ringcap_clusters. */
+struct ringcap_cluster {
+	struct list_head node;     /* ringcap_clusters, under ringcap_mutex */
+	possible_net_t net;
+	u32 id;
+	u32 mode;                  /* RINGCAP_CLUSTER_* */
+	u32 size;                  /* fixed */
+	u32 direction;             /* RINGCAP_DIR_* of the creator; members agree */
+	u32 joined;                /* members now, under ringcap_mutex */
+	u32 seed;                  /* of the flow hash */
+	atomic_t rr;               /* round-robin position */
+	struct net_device *dev;    /* held */
+	struct packet_type hook;
+	atomic64_t *absent;        /* [size]: frames for an index nobody held */
+	struct ringcap_sock __rcu *member[]; /* [size] */
 };
 
 struct ringcap_sock {
@@ -105,12 +141,16 @@ struct ringcap_sock {
 	struct ringcap_dev *rdev;
 	struct list_head steal_node;
 	struct packet_type prot_hook;
+	struct ringcap_cluster *cluster; /* under RTNL + ringcap_mutex */
+	u32 cluster_idx;
 
 	struct timer_list timer;  /* poll timeout */
 	struct list_head node;    /* ringcap_socks, under ringcap_mutex */
 };
 
 static LIST_HEAD(ringcap_socks);
+static LIST_HEAD(ringcap_clusters);
+static u32 ringcap_cluster_next_id = 1; /* under ringcap_mutex */
 static DEFINE_MUTEX(ringcap_mutex);
 static struct proto_ops ringcap_ops;
 
@@ -354,6 +394,168 @@ out:
 	return 0;
 }
 
+/* Flow hash of a cluster (see the UAPI header for the definition). The
+ * frame starts at skb->data (link-layer header pushed by the caller). */
+static u32 ringcap_flow_hash(const struct sk_buff *skb, u32 seed)
+{
+	struct {
+		__be32 a[4], b[4];
+		__be16 pa, pb;
+		u16 vid;
+		u16 proto;
+		u32 kind;
+	} k;
+	u8 buf[40];
+	const u8 *p;
+	unsigned int off = 0;
+	__be16 type = skb->protocol;
+	bool vid_set = false, frag = false;
+	u8 l4 = 0;
+	int i;
+
+	memset(&k, 0, sizeof(k));
+	if (skb_vlan_tag_present(skb)) {
+		k.vid = skb_vlan_tag_get_id(skb);
+		vid_set = true;
+	}
+	if (skb->dev && skb->dev->type == ARPHRD_ETHER && dev_has_header(skb->dev)) {
+		p = skb_header_pointer(skb, 0, ETH_HLEN, buf);
+		if (!p)
+			goto done;
+		/* MACs ordered: the fallback key for non-IP frames */
+		if (memcmp(p, p + 6, 6) < 0) {
+			memcpy(k.a, p, 6);
+			memcpy(k.b, p + 6, 6);
+		} else {
+			memcpy(k.a, p + 6, 6);
+			memcpy(k.b, p, 6);
+		}
+		type = *(__be16 *)(p + 12);
+		off = ETH_HLEN;
+		for (i = 0; i < 2 && (type == htons(ETH_P_8021Q) || type == htons(ETH_P_8021AD)); i++) {
+			p = skb_header_pointer(skb, off, 4, buf);
+			if (!p)
+				goto done;
+			if (!vid_set) {
+				k.vid = ntohs(*(__be16 *)p) & VLAN_VID_MASK;
+				vid_set = true;
+			}
+			type = *(__be16 *)(p + 2);
+			off += 4;
+		}
+	}
+	k.proto = ntohs(type);
+	k.kind = 0;
+	if (type == htons(ETH_P_IP)) {
+		const struct iphdr *iph = skb_header_pointer(skb, off, sizeof(*iph), buf);
+
+		if (!iph || iph->version != 4 || iph->ihl < 5)
+			goto done;
+		memset(k.a, 0, sizeof(k.a));
+		memset(k.b, 0, sizeof(k.b));
+		k.a[0] = iph->saddr;
+		k.b[0] = iph->daddr;
+		l4 = iph->protocol;
+		frag = iph->frag_off & htons(IP_MF | IP_OFFSET);
+		off += iph->ihl * 4;
+		k.kind = 4;
+	} else if (type == htons(ETH_P_IPV6)) {
+		const struct ipv6hdr *ip6 = skb_header_pointer(skb, off, sizeof(*ip6), buf);
+
+		if (!ip6 || ip6->version != 6)
+			goto done;
+		memcpy(k.a, &ip6->saddr, 16);
+		memcpy(k.b, &ip6->daddr, 16);
+		l4 = ip6->nexthdr;
+		off += sizeof(*ip6);
+		k.kind = 6;
+		for (i = 0; i < 8; i++) {
+			if (l4 == NEXTHDR_HOP || l4 == NEXTHDR_ROUTING || l4 == NEXTHDR_DEST ||
+			    l4 == NEXTHDR_AUTH) {
+				p = skb_header_pointer(skb, off, 2, buf);
+				if (!p)
+					goto ordered;
+				off += l4 == NEXTHDR_AUTH ? (p[1] + 2) * 4 : (p[1] + 1) * 8;
+				l4 = p[0];
+			} else if (l4 == NEXTHDR_FRAGMENT) {
+				const struct frag_hdr *fh = skb_header_pointer(skb, off, sizeof(*fh), buf);
+
+				if (!fh)
+					goto ordered;
+				l4 = fh->nexthdr;
+				off += sizeof(*fh);
+				if (fh->frag_off & htons(IP6_OFFSET | IP6_MF)) {
+					frag = true;
+					break;
+				}
+			} else {
+				break;
+			}
+		}
+	} else {
+		goto done;
+	}
+	if (!frag && (l4 == IPPROTO_TCP || l4 == IPPROTO_UDP || l4 == IPPROTO_UDPLITE ||
+		      l4 == IPPROTO_SCTP || l4 == IPPROTO_DCCP)) {
+		p = skb_header_pointer(skb, off, 4, buf);
+		if (p) {
+			k.pa = *(__be16 *)p;
+			k.pb = *(__be16 *)(p + 2);
+		}
+	}
+	k.proto = l4;
+ordered:
+	/* symmetric: the smaller (address, port) first */
+	i = memcmp(k.a, k.b, sizeof(k.a));
+	if (i > 0 || (i == 0 && ntohs(k.pa) > ntohs(k.pb))) {
+		__be32 t[4];
+		__be16 tp = k.pa;
+
+		memcpy(t, k.a, sizeof(t));
+		memcpy(k.a, k.b, sizeof(t));
+		memcpy(k.b, t, sizeof(t));
+		k.pa = k.pb;
+		k.pb = tp;
+	}
+done:
+	BUILD_BUG_ON(sizeof(k) % 4);
+	return jhash2((const u32 *)&k, sizeof(k) / 4, seed);
+}
+
+/* The hook of a cluster: choose the member, capture there or count the
+ * frame as an absent drop of that index. Under RCU (packet_type). */
+static int ringcap_cluster_rcv(struct sk_buff *skb, struct net_device *dev,
+			       struct packet_type *pt, struct net_device *orig_dev)
+{
+	struct ringcap_cluster *c = pt->af_packet_priv;
+	u8 dir = skb->pkt_type == PACKET_OUTGOING ? RINGCAP_DIR_TX : RINGCAP_DIR_RX;
+	u8 *skb_head = skb->data;
+	unsigned int skb_len = skb->len;
+	struct ringcap_sock *rs;
+	u32 idx;
+
+	if (skb->pkt_type == PACKET_LOOPBACK || !(c->direction & dir))
+		goto out;
+	if (c->mode == RINGCAP_CLUSTER_LB) {
+		idx = ((u32)atomic_inc_return(&c->rr) - 1) % c->size;
+	} else {
+		if (skb_mac_header_was_set(skb) && dev_has_header(skb->dev) &&
+		    skb->data > skb_mac_header(skb))
+			skb_push(skb, skb->data - skb_mac_header(skb));
+		idx = reciprocal_scale(ringcap_flow_hash(skb, c->seed), c->size);
+	}
+	rs = rcu_dereference(c->member[idx]);
+	if (rs)
+		ringcap_capture(rs, skb, dir);
+	else
+		atomic64_inc(&c->absent[idx]);
+	skb->data = skb_head;
+	skb->len = skb_len;
+out:
+	consume_skb(skb);
+	return 0;
+}
+
 /* Steal mode: capture for every steal socket, then consume the packet so
  * the stack never sees it (the paper's "not forwarded to upper layers"). */
 static rx_handler_result_t ringcap_rx_handler(struct sk_buff **pskb)
@@ -422,6 +624,172 @@ static void ringcap_steal_detach(struct ringcap_sock *rs)
 	}
 }
 
+/* Leave rs's cluster; the last member unhooks and frees it. RTNL and
+ * ringcap_mutex held. In-flight hooks may still deliver to rs until the
+ * caller's synchronize_net (release) or for as long as rs lives (notifier,
+ * rebind): rs is valid then, its ring or its absence handled under rs->lock. */
+static void ringcap_cluster_leave(struct ringcap_sock *rs)
+{
+	struct ringcap_cluster *c = rs->cluster;
+
+	ASSERT_RTNL();
+	lockdep_assert_held(&ringcap_mutex);
+	if (!c)
+		return;
+	RCU_INIT_POINTER(c->member[rs->cluster_idx], NULL);
+	rs->cluster = NULL;
+	rs->cluster_idx = 0;
+	if (--c->joined)
+		return;
+	list_del(&c->node);
+	__dev_remove_pack(&c->hook);
+	synchronize_net(); /* no hook still reads c */
+	dev_put(c->dev);
+	kvfree(c->absent);
+	kvfree(c);
+	module_put(THIS_MODULE);
+}
+
+static struct ringcap_cluster *ringcap_cluster_find(struct net *net, u32 id)
+{
+	struct ringcap_cluster *c;
+
+	list_for_each_entry(c, &ringcap_clusters, node)
+		if (c->id == id && net_eq(read_pnet(&c->net), net))
+			return c;
+	return NULL;
+}
+
+/* RINGCAP_OPT_CLUSTER (set): join or create. */
+static int ringcap_cluster_join(struct ringcap_sock *rs, const struct ringcap_cluster_req *req)
+{
+	struct net *net = sock_net(&rs->sk);
+	struct ringcap_cluster *c = NULL;
+	u32 id = req->id, idx, n;
+	int err = 0;
+
+	if (req->mode != RINGCAP_CLUSTER_HASH && req->mode != RINGCAP_CLUSTER_LB) {
+		pr_info_ratelimited("cluster mode %u: the module balances by hash (0) or lb (1) only; cpu, rollover, random and qm are AF_PACKET fanout modes\n",
+				    req->mode);
+		return -EINVAL;
+	}
+	if (req->flags || id > RINGCAP_CLUSTER_MAX_ID || req->members > RINGCAP_CLUSTER_MAX_MEMBERS)
+		return -EINVAL;
+
+	rtnl_lock();
+	mutex_lock(&ringcap_mutex);
+	if (rs->cluster) {
+		err = -EALREADY;
+		goto out;
+	}
+	if (!rs->dev) {
+		err = -ENXIO;
+		goto out;
+	}
+	if (rs->opt_steal) {
+		pr_info_ratelimited("a steal-mode socket cannot join a cluster\n");
+		err = -EINVAL;
+		goto out;
+	}
+	if (id)
+		c = ringcap_cluster_find(net, id);
+	if (c) {
+		if (c->dev != rs->dev || c->mode != req->mode ||
+		    (req->members && req->members != c->size) ||
+		    c->direction != READ_ONCE(rs->direction)) {
+			err = -EINVAL;
+			goto out;
+		}
+	} else {
+		if (!req->members) {
+			err = -EINVAL;
+			goto out;
+		}
+		if (!id) { /* an unused id, 1..MAX */
+			for (n = 0; n < RINGCAP_CLUSTER_MAX_ID; n++) {
+				id = ringcap_cluster_next_id;
+				ringcap_cluster_next_id = id == RINGCAP_CLUSTER_MAX_ID ? 1 : id + 1;
+				if (!ringcap_cluster_find(net, id))
+					break;
+			}
+			if (n == RINGCAP_CLUSTER_MAX_ID) {
+				err = -ENOMEM;
+				goto out;
+			}
+		}
+		c = kvzalloc(struct_size(c, member, req->members), GFP_KERNEL);
+		if (!c) {
+			err = -ENOMEM;
+			goto out;
+		}
+		c->absent = kvcalloc(req->members, sizeof(*c->absent), GFP_KERNEL);
+		if (!c->absent) {
+			kvfree(c);
+			err = -ENOMEM;
+			goto out;
+		}
+		write_pnet(&c->net, net);
+		c->id = id;
+		c->mode = req->mode;
+		c->size = req->members;
+		c->direction = READ_ONCE(rs->direction);
+		c->seed = get_random_u32();
+		atomic_set(&c->rr, 0);
+		c->dev = rs->dev;
+		dev_hold(c->dev);
+		__module_get(THIS_MODULE);
+		c->hook.type = htons(ETH_P_ALL);
+		c->hook.dev = c->dev;
+		c->hook.func = ringcap_cluster_rcv;
+		c->hook.af_packet_priv = c;
+		list_add_tail(&c->node, &ringcap_clusters);
+		dev_add_pack(&c->hook);
+	}
+	for (idx = 0; idx < c->size; idx++)
+		if (!rcu_access_pointer(c->member[idx]))
+			break;
+	if (idx == c->size) {
+		err = -ENOSPC;
+		goto out;
+	}
+	/* The socket's own hook goes first, and no frame may still be on
+	 * its way through it once the cluster's delivers to rs. */
+	if (rs->hook_on) {
+		__dev_remove_pack(&rs->prot_hook);
+		rs->hook_on = false;
+		synchronize_net();
+	}
+	rs->cluster = c;
+	rs->cluster_idx = idx;
+	c->joined++;
+	rcu_assign_pointer(c->member[idx], rs);
+out:
+	mutex_unlock(&ringcap_mutex);
+	rtnl_unlock();
+	return err;
+}
+
+static void ringcap_cluster_info(struct ringcap_sock *rs, struct ringcap_cluster_info *ci)
+{
+	struct ringcap_cluster *c;
+	u32 i;
+
+	memset(ci, 0, sizeof(*ci));
+	mutex_lock(&ringcap_mutex);
+	c = rs->cluster;
+	if (c) {
+		ci->id = c->id;
+		ci->mode = c->mode;
+		ci->members = c->size;
+		ci->index = rs->cluster_idx;
+		ci->joined = c->joined;
+		ci->absent_dropped = atomic64_read(&c->absent[rs->cluster_idx]);
+		for (i = 0; i < c->size; i++)
+			ci->absent_total += atomic64_read(&c->absent[i]);
+	}
+	mutex_unlock(&ringcap_mutex);
+}
+
 /* Undo a bind. RTNL held. gone: the device is being unregistered. The
  * caller waits for in-flight RX (synchronize_net) before freeing rs. */
 static void ringcap_unbind(struct ringcap_sock *rs, bool gone)
@@ -434,6 +802,7 @@ static void ringcap_unbind(struct ringcap_sock *rs, bool gone)
 		rs->hook_on = false;
 	}
 	ringcap_steal_detach(rs);
+	ringcap_cluster_leave(rs);
 	if (rs->promisc_on) {
 		if (!gone)
 			dev_set_promiscuity(rs->dev, -1);
@@ -631,6 +1000,15 @@ static int ringcap_setsockopt(struct socket *sock, int level, int optname,
 
 	if (level != SOL_RINGCAP)
 		return -ENOPROTOOPT;
+	if (optname == RINGCAP_OPT_CLUSTER) {
+		struct ringcap_cluster_req req;
+
+		if (optlen < sizeof(req))
+			return -EINVAL;
+		if (copy_from_sockptr(&req, optval, sizeof(req)))
+			return -EFAULT;
+		return ringcap_cluster_join(rs, &req);
+	}
 	if (optname == RINGCAP_OPT_RING_BYTES && optlen >= sizeof(u64)) {
 		if (copy_from_sockptr(&v64, optval, sizeof(u64)))
 			return -EFAULT;
@@ -680,13 +1058,20 @@ static int ringcap_setsockopt(struct socket *sock, int level, int optname,
 	case RINGCAP_OPT_DIRECTION:
 		if (val < RINGCAP_DIR_RX || val > RINGCAP_DIR_BOTH)
 			return -EINVAL;
-		WRITE_ONCE(rs->direction, val);
-		return 0;
+		mutex_lock(&ringcap_mutex); /* the cluster's direction is fixed */
+		if (rs->cluster && val != rs->direction)
+			err = -EBUSY;
+		else
+			WRITE_ONCE(rs->direction, val);
+		mutex_unlock(&ringcap_mutex);
+		return err;
 	case RINGCAP_OPT_STEAL:
 		if (val > 1)
 			return -EINVAL;
 		rtnl_lock();
-		if (rs->dev && val && !rs->rdev)
+		if (val && READ_ONCE(rs->cluster))
+			err = -EBUSY; /* cluster members capture through the cluster's hook */
+		else if (rs->dev && val && !rs->rdev)
 			err = ringcap_steal_attach(rs);
 		else if (rs->dev && !val && rs->rdev)
 			ringcap_steal_detach(rs);
@@ -727,6 +1112,7 @@ static int ringcap_getsockopt(struct socket *sock, int level, int optname,
 {
 	struct ringcap_sock *rs = rc_sk(sock->sk);
 	struct ringcap_stats st;
+	struct ringcap_cluster_info ci;
 	u64 v64, mmap_bytes;
 	u32 val, count;
 	void *data = &val;
@@ -787,6 +1173,11 @@ static int ringcap_getsockopt(struct socket *sock, int level, int optname,
 		mutex_unlock(&rs->cfg_lock);
 		data = &v64;
 		size = sizeof(v64);
+		break;
+	case RINGCAP_OPT_CLUSTER:
+		ringcap_cluster_info(rs, &ci);
+		data = &ci;
+		size = sizeof(ci);
 		break;
 	default:
 		return -ENOPROTOOPT;
@@ -963,7 +1354,7 @@ static int ringcap_seq_show(struct seq_file *seq, void *v)
 	u32 slots, snaplen;
 
 	if (v == &ringcap_socks) {
-		seq_puts(seq, "iface ifindex ring_bytes slots snaplen packets dropped filtered seen bytes sampling steal direction\n");
+		seq_puts(seq, "iface ifindex ring_bytes slots snaplen packets dropped filtered seen bytes sampling steal direction cluster member members\n");
 		return 0;
 	}
 	rs = list_entry(v, struct ringcap_sock, node);
@@ -976,11 +1367,13 @@ static int ringcap_seq_show(struct seq_file *seq, void *v)
 	spin_unlock_bh(&rs->lock);
 	dev = rs->dev; /* stable: bind, unbind and the notifier hold ringcap_mutex */
 	name = dev ? dev->name : rs->gone ? "(gone)" : "-";
-	seq_printf(seq, "%s %d %llu %u %u %llu %llu %llu %llu %llu %u %d %u\n",
+	/* cluster id (0 = none), member index (-1 = none), cluster size */
+	seq_printf(seq, "%s %d %llu %u %u %llu %llu %llu %llu %llu %u %d %u %u %d %u\n",
 		   name, dev ? dev->ifindex : 0, rs->ring ? rs->mmap_bytes : 0,
 		   slots, snaplen, st.packets, st.dropped, st.filtered, st.seen,
 		   st.bytes, READ_ONCE(rs->sampling), READ_ONCE(rs->steal_active),
-		   READ_ONCE(rs->direction));
+		   READ_ONCE(rs->direction), rs->cluster ? rs->cluster->id : 0,
+		   rs->cluster ? (int)rs->cluster_idx : -1, rs->cluster ? rs->cluster->size : 0);
 	return 0;
 }
 
@@ -991,16 +1384,73 @@ static const struct seq_operations ringcap_seq_ops = {
 	.show = ringcap_seq_show,
 };
 
+/* /proc/net/ringcap_clusters: one line per cluster of this namespace. */
+static void *ringcap_cl_seq_start(struct seq_file *seq, loff_t *pos)
+{
+	mutex_lock(&ringcap_mutex);
+	return seq_list_start_head(&ringcap_clusters, *pos);
+}
+
+static void *ringcap_cl_seq_next(struct seq_file *seq, void *v, loff_t *pos)
+{
+	return seq_list_next(v, &ringcap_clusters, pos);
+}
+
+static int ringcap_cl_seq_show(struct seq_file *seq, void *v)
+{
+	struct ringcap_cluster *c;
+	u64 total = 0, n;
+	u32 i;
+
+	if (v == &ringcap_clusters) {
+		seq_puts(seq, "id iface mode members joined absent_dropped absent_by_index\n");
+		return 0;
+	}
+	c = list_entry(v, struct ringcap_cluster, node);
+	if (!net_eq(read_pnet(&c->net), seq_file_net(seq)))
+		return 0;
+	for (i = 0; i < c->size; i++)
+		total += atomic64_read(&c->absent[i]);
+	seq_printf(seq, "%u %s %s %u %u %llu ", c->id, c->dev->name,
+		   c->mode == RINGCAP_CLUSTER_LB ? "lb" : "hash", c->size, c->joined, total);
+	/* index:frames for every index that lost some, "-" if none did */
+	if (!total)
+		seq_puts(seq, "-");
+	for (i = 0, n = 0; i < c->size && n < total; i++) {
+		u64 a = atomic64_read(&c->absent[i]);
+
+		if (a) {
+			seq_printf(seq, "%s%u:%llu", n ? "," : "", i, a);
+			n += a;
+		}
+	}
+	seq_putc(seq, '\n');
+	return 0;
+}
+
+static const struct seq_operations ringcap_cl_seq_ops = {
+	.start = ringcap_cl_seq_start,
+	.next = ringcap_cl_seq_next,
+	.stop = ringcap_seq_stop,
+	.show = ringcap_cl_seq_show,
+};
+
 static int __net_init ringcap_net_init(struct net *net)
 {
 	if (!proc_create_net("ringcap", 0444, net->proc_net, &ringcap_seq_ops,
 			     sizeof(struct seq_net_private)))
 		return -ENOMEM;
+	if (!proc_create_net("ringcap_clusters", 0444, net->proc_net, &ringcap_cl_seq_ops,
+			     sizeof(struct seq_net_private))) {
+		remove_proc_entry("ringcap", net->proc_net);
+		return -ENOMEM;
+	}
 	return 0;
 }
 
 static void __net_exit ringcap_net_exit(struct net *net)
 {
+	remove_proc_entry("ringcap_clusters", net->proc_net);
 	remove_proc_entry("ringcap", net->proc_net);
 }
 

@@ -110,7 +110,7 @@ enum lr_fanout_mode {
 				 frames, so packets/bytes count datagrams. Off by
 				 default. */
 
-/* Join handle h (AF_PACKET, after lr_open; best opened with LR_F_PAUSED and
+/* Join handle h (after lr_open; best opened with LR_F_PAUSED and
  * started once every member joined, so no member sees a frame alone) to a
  * fanout group of its network namespace.
  *   group_id 0: the kernel allocates a unique id (PACKET_FANOUT_FLAG_UNIQUEID);
@@ -129,8 +129,13 @@ enum lr_fanout_mode {
  *   -EINVAL unknown mode/flags, group id or size out of range, or the group
  *           exists with another mode, flags, size or interface;
  *   -ENOSPC the group is full; -EALREADY h already joined a group;
- *   -ENXIO / -ENETDOWN h is not bound to a running interface;
- *   -EOPNOTSUPP the ringcap module backend (no fanout groups yet). */
+ *   -ENXIO / -ENETDOWN h is not bound to a running interface.
+ * On the ringcap module backend this joins a module cluster (kernel/include/
+ * uapi/ringcap.h): modes hash and lb only (others -EINVAL), no defrag
+ * (-EINVAL; fragments hash on addresses and protocol), and a new cluster
+ * needs max_members (fixed; frames for an index no member holds are counted
+ * as that index's drops, never delivered to another member). -EOPNOTSUPP if
+ * the loaded module predates clusters. */
 int lr_fanout(int h, uint32_t group_id, uint32_t mode, uint32_t flags, uint32_t max_members);
 
 /* Layout: a self-describing list of (key, value) pairs the reader needs

@@ -15,6 +15,10 @@
  * the paper); the core builds this backend's program without the random
  * sampler it uses on AF_PACKET. A paused handle (LR_F_PAUSED) has a drop-all
  * program until lr_start() swaps in the real one (or detaches it).
+ *
+ * lr_fanout joins a module cluster (RINGCAP_OPT_CLUSTER): modes hash and lb
+ * only; the size is needed to create one (it is fixed); group id 0 lets the
+ * module allocate an id, read back with getsockopt.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -251,12 +255,76 @@ static int ring_start(struct lr_handle *h, const struct sock_fprog *prog)
 	return 0;
 }
 
+/* lr_fanout on the module: join (or create) a cluster. */
+static int ring_fanout(struct lr_handle *h, uint32_t id, uint32_t mode, uint32_t flags,
+		       uint32_t max)
+{
+	struct ringcap_cluster_req req = {.id = id, .mode = mode, .members = max};
+	struct ringcap_cluster_info ci;
+	socklen_t len = sizeof(ci);
+	int err;
+
+	if (mode != LR_FANOUT_HASH && mode != LR_FANOUT_LB) {
+		lri_set_error("ringcap module clusters balance by hash or lb only (cpu, rollover, "
+			      "random and qm are AF_PACKET fanout modes: use RINGCAP_BACKEND=packet)");
+		return -EINVAL;
+	}
+	if (flags & LR_FANOUT_DEFRAG) {
+		lri_set_error("ringcap module clusters do not reassemble fragments (defrag): every "
+			      "fragment hashes on addresses and protocol, so a datagram's fragments "
+			      "stay together; drop defrag, or use RINGCAP_BACKEND=packet");
+		return -EINVAL;
+	}
+	if (!id && !max) {
+		lri_set_error("a new ringcap module cluster needs its size (members): it is fixed "
+			      "when the cluster is created");
+		return -EINVAL;
+	}
+	if (setsockopt(h->fd, SOL_RINGCAP, RINGCAP_OPT_CLUSTER, &req, sizeof(req)) < 0) {
+		err = -errno;
+		switch (err) {
+		case -ENOPROTOOPT:
+			lri_set_error("the loaded ringcap module has no clusters: load the module "
+				      "built from this tree");
+			return -EOPNOTSUPP;
+		case -EINVAL:
+			if (max > RINGCAP_CLUSTER_MAX_MEMBERS)
+				lri_set_error("a ringcap module cluster holds 1..%u members, not %u",
+					      RINGCAP_CLUSTER_MAX_MEMBERS, max);
+			else
+				lri_set_error("ringcap cluster %u exists with another interface, mode, "
+					      "size or direction: give every member the same interface, "
+					      "--fanout, size and direction", id);
+			break;
+		case -ENOSPC:
+			lri_set_error("ringcap cluster %u is full: create it with more members, or "
+				      "start fewer", id);
+			break;
+		case -ENXIO:
+			lri_set_error("the capture's interface is gone: a cluster member must be bound");
+			break;
+		case -ENOMEM:
+			lri_set_error("no memory (or no free id) for a ringcap cluster");
+			break;
+		default:
+			lri_set_error("joining ringcap cluster %u: %s", id, strerror(-err));
+		}
+		return err;
+	}
+	if (getsockopt(h->fd, SOL_RINGCAP, RINGCAP_OPT_CLUSTER, &ci, &len) < 0) {
+		err = -errno;
+		lri_set_error("reading the ringcap cluster id: %s", strerror(errno));
+		return err;
+	}
+	return (int)ci.id;
+}
+
 const struct lr_backend_ops lri_ring_ops = {
 	.name = "ring",
 	.open = ring_open,
 	.ready = ring_ready,
 	.stats = ring_stats,
 	.start = ring_start,
-	.fanout = NULL, /* module clusters: a later issue */
+	.fanout = ring_fanout,
 	.close = lri_unmap_close,
 };

@@ -89,6 +89,20 @@ for t in exact ring_full sampling independent bpf snaplen direction reader water
 	ctest "$n" "$T" "$t" rc0 rc1
 done
 
+# Clusters (RINGCAP_OPT_CLUSTER): frames sent on rc0, members on rc1.
+for t in cluster_hash2 cluster_hash4 cluster_lb cluster_absent cluster_opts cluster_gone; do
+	case $t in
+	cluster_hash2) n=cluster_hash_2_members_exact_affinity ;;
+	cluster_hash4) n=cluster_hash_4_members_exact_affinity ;;
+	cluster_lb) n=cluster_lb_round_robin_within_1 ;;
+	cluster_absent) n=cluster_absent_member_counted_as_drops ;;
+	cluster_opts) n=cluster_options_errors_and_proc ;;
+	cluster_gone) n=cluster_iface_deleted_under_delivery ;;
+	esac
+	veth_up || { result "$n" fail "veth setup failed"; continue; }
+	ctest "$n" "$T" "$t" rc0 rc1
+done
+
 # VLAN: frames sent through rc0.100 arrive on rc1 with the tag stripped.
 veth_up && ip link add link rc0 name rc0.100 type vlan id 100 && ip link set dev rc0.100 up
 ctest vlan_tci_reported "$T" vlan rc0 rc1 rc0.100
@@ -115,18 +129,20 @@ if [ -f "$REPO/test/vm/ts_tests.sh" ]; then
 	. "$REPO/test/vm/ts_tests.sh"
 fi
 
-# Module refcount: unload refused while a socket is open.
+# Module refcount: unload refused while a socket (in a cluster) is open.
 coproc HOLD { "$T" hold; }
 read -r -t 10 line <&"${HOLD[0]}"
-if [ "$line" = holding ] && ! rmmod ringcap 2>/dev/null && grep -q '^ringcap ' /proc/modules; then
-	result rmmod_refused_while_socket_open pass "rmmod refused with an open PF_RING socket"
+clusters=$(grep -c ' lo hash 2 1 ' /proc/net/ringcap_clusters 2>/dev/null)
+if [ "$line" = holding ] && [ "$clusters" = 1 ] && ! rmmod ringcap 2>/dev/null && grep -q '^ringcap ' /proc/modules; then
+	result rmmod_refused_while_socket_open pass "rmmod refused with an open PF_RING socket in a cluster"
 else
-	result rmmod_refused_while_socket_open fail "hold='$line', module state: $(grep '^ringcap ' /proc/modules)"
+	result rmmod_refused_while_socket_open fail "hold='$line', clusters listed: '$clusters', module state: $(grep '^ringcap ' /proc/modules)"
 fi
 exec {HOLD[1]}>&-
 wait "$HOLD_PID" 2>/dev/null
 
 veth_up && ctest concurrent_100_sockets "$T" concurrent rc0 rc1
+veth_up && ctest cluster_concurrent_100_sockets "$T" cluster_concurrent rc0 rc1
 
 # Unload, then the kernel log must be clean.
 if rmmod ringcap; then

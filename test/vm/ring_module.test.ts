@@ -2,7 +2,7 @@
  * The TypeScript Ring over the ringcap kernel module (backend "ring"), run
  * inside the VM by test/vm/ts_tests.sh under Bun and Deno: exact capture byte
  * for byte, exact drop accounting, VLAN metadata, kernel filter, the pause
- * barrier (paused + start()), fanout refused (not on the module yet),
+ * barrier (paused + start()), fanout = a module cluster (hash, lb; other modes refused),
  * deterministic module sampling, steal refused on a bridge port. Skips
  * (saying why) where the module is not loaded, e.g. on the host.
  */
@@ -163,13 +163,36 @@ test("module ring: paused receives nothing until start(), then its filter (or no
   }
 });
 
-test("module ring: a fanout group is EOPNOTSUPP with a clear message", async () => {
+test("module ring: fanout joins a module cluster (hash, lb); other modes and defrag are EINVAL", async () => {
   needModule();
   using net = VethPair.create("mfo");
+  const base = { backend: "ring" as const, ringMb: 1, snaplen: 1600 };
+  using a = await Ring.open(net.host, { ...base, fanout: { mode: "hash", members: 2 } });
+  assert.ok(a.fanoutGroup > 0 && a.fanoutGroup <= 65535, `cluster id ${a.fanoutGroup}`);
+  using b = await Ring.open(net.host, {
+    ...base,
+    fanout: { mode: "hash", group: a.fanoutGroup, members: 2 },
+  });
+  assert.equal(b.fanoutGroup, a.fanoutGroup);
+  const proc = readFileSync("/proc/net/ringcap_clusters", "utf8");
+  assert.match(proc, new RegExp(`^${a.fanoutGroup} ${net.host} hash 2 2 `, "m"));
   await assert.rejects(
-    Ring.open(net.host, { backend: "ring", ringMb: 1, snaplen: 1600, fanout: { mode: "hash" } }),
-    (e: Error & { code?: string }) =>
-      e.code === "EOPNOTSUPP" && /fanout groups need the AF_PACKET backend/.test(e.message),
+    Ring.open(net.host, { ...base, fanout: { mode: "hash", group: a.fanoutGroup } }),
+    (e: Error & { code?: string }) => e.code === "ENOSPC" && /is full/.test(e.message),
+  );
+  for (const mode of ["cpu", "rollover", "random", "qm"] as const) {
+    await assert.rejects(
+      Ring.open(net.host, { ...base, fanout: { mode, members: 2 } }),
+      (e: Error & { code?: string }) => e.code === "EINVAL" && /hash or lb only/.test(e.message),
+    );
+  }
+  await assert.rejects(
+    Ring.open(net.host, { ...base, fanout: { mode: "hash", members: 2, defrag: true } }),
+    (e: Error & { code?: string }) => e.code === "EINVAL" && /defrag/.test(e.message),
+  );
+  await assert.rejects(
+    Ring.open(net.host, { ...base, fanout: { mode: "lb" } }),
+    (e: Error & { code?: string }) => e.code === "EINVAL" && /needs its size/.test(e.message),
   );
 });
 

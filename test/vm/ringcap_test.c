@@ -881,14 +881,558 @@ static int t_concurrent(void)
 	OK("100 sockets (half stealing) opened, bound, mapped and closed 3x each under traffic");
 }
 
+
+/* ---- clusters ---------------------------------------------------------- */
+
+static int cl_join(int fd, uint32_t id, uint32_t mode, uint32_t members)
+{
+	struct ringcap_cluster_req req = { .id = id, .mode = mode, .members = members };
+
+	return setsockopt(fd, SOL_RINGCAP, RINGCAP_OPT_CLUSTER, &req, sizeof(req)) < 0 ? -errno : 0;
+}
+
+static struct ringcap_cluster_info cl_info(int fd)
+{
+	struct ringcap_cluster_info ci;
+	socklen_t sl = sizeof(ci);
+
+	memset(&ci, 0xff, sizeof(ci));
+	if (getsockopt(fd, SOL_RINGCAP, RINGCAP_OPT_CLUSTER, &ci, &sl) < 0)
+		memset(&ci, 0xff, sizeof(ci));
+	return ci;
+}
+
+/* Open `n` members of a new cluster (mode, size) on rx_if; caps[i] is index i. */
+static int cl_open(struct cap *caps, int n, uint32_t mode, uint32_t size, uint32_t *id)
+{
+	int i, err;
+
+	for (i = 0; i < n; i++) {
+		if ((err = cap_open(&caps[i], rx_if, 4 << 20, 256, 0)))
+			return err;
+		if ((err = cl_join(caps[i].fd, i ? *id : 0, mode, i ? 0 : size)))
+			return err;
+		if (!i)
+			*id = cl_info(caps[0].fd).id;
+		if (cl_info(caps[i].fd).index != (uint32_t)i)
+			return -EBADE;
+	}
+	return 0;
+}
+
+/* Flow traffic: kinds 0 IPv4/UDP, 1 IPv4/TCP, 2 IPv6/UDP, 3 IPv4/UDP in
+ * VLAN 100+flow%3, 4 IPv6/TCP in VLAN 7; plus fragments: kind 5 IPv4, 6 IPv6
+ * (3 fragments per datagram, the first with the ports). The sequence number
+ * is in the last 4 bytes of every frame; tx_meta[seq] says what it was. */
+enum { CL_KINDS = 7, CL_FLOWS = 48, CL_PER_DIR = 3, CL_FRAGS = 3, CL_MAX = 8192 };
+struct txm { uint16_t kind, flow, frag; };
+static struct txm tx_meta[CL_MAX];
+static uint32_t tx_seq;
+
+static uint32_t build_ip(uint8_t *f, uint32_t seq, int kind, int flow, int dir, int frag)
+{
+	uint8_t *p = f;
+	uint32_t len, be = htonl(seq);
+	uint16_t sport = 1000 + flow, dport = 2000 + (flow * 7) % 5000, t;
+	int v6 = kind == 2 || kind == 4 || kind == 6, vlan = kind == 3 ? 100 + flow % 3 : kind == 4 ? 7 : -1;
+	uint8_t proto = kind == 1 || kind == 4 ? 6 : 17;
+	uint8_t a[16] = { 0 }, b[16] = { 0 };
+
+	memset(f, 0, 200);
+	/* MACs swap with the direction too */
+	memcpy(p, dir ? "\x02\0\0\0\0\x99" : "\x02\0\0\0\0\x01", 6);
+	memcpy(p + 6, dir ? "\x02\0\0\0\0\x01" : "\x02\0\0\0\0\x99", 6);
+	p += 12;
+	if (vlan >= 0) {
+		p[0] = 0x81; p[1] = 0; p[2] = vlan >> 8; p[3] = vlan & 0xff;
+		p += 4;
+	}
+	p[0] = v6 ? 0x86 : 0x08; p[1] = v6 ? 0xdd : 0x00;
+	p += 2;
+	if (v6) {
+		a[0] = 0x20; a[1] = 0x01; a[14] = flow >> 8; a[15] = flow; a[13] = 1;
+		b[0] = 0x20; b[1] = 0x01; b[14] = flow >> 8; b[15] = flow; b[13] = 2;
+	} else {
+		a[0] = 10; a[1] = 0; a[2] = flow >> 8; a[3] = flow;
+		b[0] = 10; b[1] = 1; b[2] = (flow * 3) >> 8; b[3] = flow * 3;
+	}
+	if (dir) {
+		uint8_t tmp[16];
+		memcpy(tmp, a, 16); memcpy(a, b, 16); memcpy(b, tmp, 16);
+		t = sport; sport = dport; dport = t;
+	}
+	if (v6) {
+		p[0] = 0x60; p[1] = dir ? 0x0a : 0x05; /* flow labels differ by direction */
+		p[4] = 0; p[5] = 64;
+		p[6] = kind == 6 ? 44 : proto; p[7] = 64;
+		memcpy(p + 8, a, 16);
+		memcpy(p + 24, b, 16);
+		p += 40;
+		if (kind == 6) {
+			uint16_t off = (uint16_t)(frag * 8 << 3) | (frag < CL_FRAGS - 1 ? 1 : 0);
+			p[0] = 17; p[1] = 0; p[2] = off >> 8; p[3] = off & 0xff;
+			p[4] = 0; p[5] = 0; p[6] = flow >> 8; p[7] = flow; /* identification */
+			p += 8;
+		}
+	} else {
+		uint16_t fo = kind == 5 ? (uint16_t)((frag < CL_FRAGS - 1 ? 0x2000 : 0) | frag * 8) : 0x4000;
+		p[0] = 0x45; p[3] = 60; p[4] = flow >> 8; p[5] = flow;
+		p[6] = fo >> 8; p[7] = fo & 0xff; p[8] = 64; p[9] = proto;
+		memcpy(p + 12, a, 4);
+		memcpy(p + 16, b, 4);
+		p += 20;
+	}
+	if ((kind != 5 && kind != 6) || frag == 0) { /* ports (fragments: only the first has them) */
+		p[0] = sport >> 8; p[1] = sport; p[2] = dport >> 8; p[3] = dport;
+	} else {
+		p[0] = 0xee; p[1] = frag; p[2] = 0x55; p[3] = 0xaa; /* payload bytes */
+	}
+	len = (uint32_t)(p - f) + 40;
+	if (len < 64)
+		len = 64;
+	memcpy(f + len - 4, &be, 4);
+	return len;
+}
+
+static uint32_t frame_tail_seq(const uint8_t *d, uint32_t caplen)
+{
+	uint32_t be;
+
+	memcpy(&be, d + caplen - 4, 4);
+	return ntohl(be);
+}
+
+/* Send every flow both ways (CL_PER_DIR frames per direction, interleaved) and
+ * the fragmented datagrams (2 per flow kind: one each way). Returns the number
+ * sent or -errno. */
+static int send_flows(void)
+{
+	uint8_t f[256];
+	uint32_t len;
+	int k, fl, r, dir, fr;
+
+	for (r = 0; r < CL_PER_DIR; r++)
+		for (k = 0; k < 5; k++)
+			for (fl = 0; fl < CL_FLOWS; fl++)
+				for (dir = 0; dir < 2; dir++) {
+					if (tx_seq >= CL_MAX)
+						return -ENOSPC;
+					tx_meta[tx_seq] = (struct txm){ k, fl, 0 };
+					len = build_ip(f, tx_seq++, k, fl, dir, 0);
+					if (send(tx_fd, f, len, 0) != (ssize_t)len)
+						return -errno;
+				}
+	for (k = 5; k < 7; k++)
+		for (fl = 0; fl < CL_FLOWS / 2; fl++)
+			for (fr = 0; fr < CL_FRAGS; fr++) {
+				tx_meta[tx_seq] = (struct txm){ k, fl, fr };
+				len = build_ip(f, tx_seq++, k, fl, fl & 1, fr);
+				if (send(tx_fd, f, len, 0) != (ssize_t)len)
+					return -errno;
+			}
+	return 0;
+}
+
+static int8_t owner[CL_MAX];
+
+/* Drain every member; owner[seq] = member; checks each seq once. */
+static int cl_drain(struct cap *caps, int n, uint32_t *got, char *why)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		struct ringcap_slot *s;
+		got[i] = 0;
+		while ((s = cap_peek(&caps[i]))) {
+			uint32_t q = frame_tail_seq(slot_data(&caps[i], s), s->caplen);
+			if (q >= tx_seq || owner[q] != -1) {
+				sprintf(why, "member %d: frame seq %u %s", i, q, q >= tx_seq ? "unknown" : "seen twice");
+				return -1;
+			}
+			owner[q] = (int8_t)i;
+			got[i]++;
+			cap_release(&caps[i], s);
+		}
+	}
+	return 0;
+}
+
+/* Wait until the members (+ absent drops) were offered `total` frames. */
+static int cl_wait(struct cap *caps, int n, uint64_t total)
+{
+	double end = now_s() + 30;
+
+	while (now_s() < end) {
+		uint64_t sum = cl_info(caps[0].fd).absent_total;
+		for (int i = 0; i < n; i++)
+			sum += __atomic_load_n(&caps[i].hdr->stats.seen, __ATOMIC_ACQUIRE);
+		if (sum >= total)
+			return 0;
+		usleep(2000);
+	}
+	return -1;
+}
+
+/* Every flow (and every fragmented datagram) on one member, both ways. */
+static int cl_affinity(char *why)
+{
+	static int8_t fm[CL_KINDS][CL_FLOWS];
+	uint32_t q;
+
+	memset(fm, -1, sizeof(fm));
+	for (q = 0; q < tx_seq; q++) {
+		struct txm m = tx_meta[q];
+		if (owner[q] < 0)
+			continue; /* absent drop */
+		if (fm[m.kind][m.flow] == -1)
+			fm[m.kind][m.flow] = owner[q];
+		else if (fm[m.kind][m.flow] != owner[q]) {
+			sprintf(why, "kind %u flow %u split over members %d and %d", m.kind, m.flow,
+				fm[m.kind][m.flow], owner[q]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int t_cluster_hash(int n)
+{
+	struct cap caps[8];
+	uint32_t id = 0, got[8], sum = 0;
+	char why[160];
+	int err, i;
+
+	CHECK((err = cl_open(caps, n, RINGCAP_CLUSTER_HASH, n, &id)) == 0, "open %d members: %s", n, strerror(-err));
+	memset(owner, -1, sizeof(owner));
+	CHECK((err = send_flows()) == 0, "send: %s", strerror(-err));
+	CHECK(cl_wait(caps, n, tx_seq) == 0, "not all %u frames offered", tx_seq);
+	CHECK(cl_drain(caps, n, got, why) == 0, "%s", why);
+	for (i = 0; i < n; i++) {
+		struct ringcap_stats st = cap_stats(&caps[i]);
+		CHECK(st.seen == st.packets + st.dropped + st.filtered && st.dropped == 0 && st.packets == got[i],
+		      "member %d counters: seen %llu packets %llu dropped %llu, drained %u", i,
+		      (unsigned long long)st.seen, (unsigned long long)st.packets, (unsigned long long)st.dropped, got[i]);
+		CHECK(got[i] > 0, "member %d got nothing", i);
+		sum += got[i];
+	}
+	CHECK(sum == tx_seq, "union %u frames, sent %u", sum, tx_seq);
+	CHECK(cl_info(caps[0].fd).absent_total == 0, "absent drops with every member in");
+	CHECK(cl_affinity(why) == 0, "%s", why);
+	for (i = 0; i < n; i++)
+		cap_close(&caps[i]);
+	char buf[96];
+	int o = 0;
+	for (i = 0; i < n; i++)
+		o += snprintf(buf + o, sizeof(buf) - o, "%s%u", i ? "/" : "", got[i]);
+	OK("%d members: %u frames (IPv4/IPv6/VLAN flows both ways + fragments) each once, split %s, every flow and datagram on one member",
+	   n, tx_seq, buf);
+}
+
+static int t_cluster_lb(void)
+{
+	enum { M = 3, N = 3001 };
+	struct cap caps[M];
+	uint32_t id = 0, i, q, cnt[M] = { 0 }, lo = N, hi = 0;
+	static uint8_t seen[N];
+	int err, m;
+
+	CHECK((err = cl_open(caps, M, RINGCAP_CLUSTER_LB, M, &id)) == 0, "open: %s", strerror(-err));
+	CHECK(send_frames(0, N, 0x88b5) == 0, "send");
+	for (m = 0; m < M; m++)
+		CHECK(cap_wait_seen(&caps[m], N / M) == 0, "member %d: not offered %u", m, N / M);
+	usleep(100000);
+	for (m = 0; m < M; m++) {
+		struct ringcap_slot *s;
+		while ((s = cap_peek(&caps[m]))) {
+			q = frame_seq(slot_data(&caps[m], s));
+			CHECK(q < N && !seen[q], "member %d: seq %u %s", m, q, q < N ? "twice" : "unknown");
+			seen[q] = 1;
+			cnt[m]++;
+			cap_release(&caps[m], s);
+		}
+		lo = cnt[m] < lo ? cnt[m] : lo;
+		hi = cnt[m] > hi ? cnt[m] : hi;
+	}
+	for (i = 0; i < N; i++)
+		CHECK(seen[i], "frame %u missing", i);
+	CHECK(hi - lo <= 1, "round robin %u/%u/%u not within 1", cnt[0], cnt[1], cnt[2]);
+	for (m = 0; m < M; m++)
+		cap_close(&caps[m]);
+	OK("lb, 3 members: %u frames each once, %u/%u/%u", N, cnt[0], cnt[1], cnt[2]);
+}
+
+static int t_cluster_absent(void)
+{
+	struct cap caps[2], c3;
+	uint32_t id = 0, got[2], first, got0;
+	struct ringcap_cluster_info ci;
+	uint64_t absent;
+	char why[160];
+	int err;
+
+	CHECK((err = cl_open(caps, 1, RINGCAP_CLUSTER_HASH, 2, &id)) == 0, "open: %s", strerror(-err));
+	memset(owner, -1, sizeof(owner));
+	CHECK((err = send_flows()) == 0, "send: %s", strerror(-err));
+	CHECK(cl_wait(caps, 1, tx_seq) == 0, "not all frames offered");
+	CHECK(cl_drain(caps, 1, got, why) == 0, "%s", why);
+	ci = cl_info(caps[0].fd);
+	absent = ci.absent_total;
+	CHECK(ci.joined == 1 && ci.absent_dropped == 0, "member 0: joined %u, own absent %llu", ci.joined,
+	      (unsigned long long)ci.absent_dropped);
+	CHECK(got[0] > 0 && absent > 0 && got[0] + absent == tx_seq,
+	      "member 0 got %u, absent drops %llu, sent %u", got[0], (unsigned long long)absent, tx_seq);
+	CHECK(cap_stats(&caps[0]).packets == got[0] && cap_stats(&caps[0]).dropped == 0, "member 0 counters");
+	CHECK(cl_affinity(why) == 0, "%s", why);
+	first = tx_seq;
+	got0 = got[0];
+	/* The missing member joins: it takes index 1 and reports what it lost. */
+	CHECK((err = cap_open(&caps[1], rx_if, 4 << 20, 256, 0)) == 0 && (err = cl_join(caps[1].fd, id, 0, 0)) == 0,
+	      "second member: %s", strerror(-err));
+	ci = cl_info(caps[1].fd);
+	CHECK(ci.index == 1 && ci.absent_dropped == absent && ci.joined == 2, "second member: index %u absent %llu",
+	      ci.index, (unsigned long long)ci.absent_dropped);
+	CHECK((err = send_flows()) == 0, "send: %s", strerror(-err));
+	CHECK(cl_wait(caps, 2, tx_seq) == 0, "second round not offered");
+	CHECK(cl_drain(caps, 2, got, why) == 0, "%s", why);
+	CHECK(got[0] + got[1] == tx_seq - first && cl_info(caps[0].fd).absent_total == absent,
+	      "second round: %u + %u of %u, absent now %llu", got[0], got[1], tx_seq - first,
+	      (unsigned long long)cl_info(caps[0].fd).absent_total);
+	/* A member that leaves frees its index for the next joiner. */
+	cap_close(&caps[0]);
+	CHECK((err = cap_open(&c3, rx_if, 1 << 20, 256, 0)) == 0 && (err = cl_join(c3.fd, id, RINGCAP_CLUSTER_HASH, 2)) == 0,
+	      "rejoin: %s", strerror(-err));
+	CHECK(cl_info(c3.fd).index == 0, "the freed index 0 was not reused (%u)", cl_info(c3.fd).index);
+	cap_close(&c3);
+	cap_close(&caps[1]);
+	OK("size 2, one member: it got %u frames exactly, the other index's %llu counted as its absent drops (reported to the joiner of index 1); then %u+%u exact",
+	   got0, (unsigned long long)absent, got[0], got[1]);
+}
+
+static int proc_has(const char *file, const char *needle)
+{
+	char line[512];
+	FILE *f = fopen(file, "r");
+	int found = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, needle))
+			found = 1;
+	fclose(f);
+	return found;
+}
+
+static int t_cluster_opts(void)
+{
+	struct cap a, b, c;
+	uint32_t id, id2 = 0, m;
+	int fd, err;
+	char needle[96];
+
+	fd = rc_socket();
+	CHECK(cl_join(fd, 0, RINGCAP_CLUSTER_HASH, 2) == -ENXIO, "unbound join: want ENXIO");
+	close(fd);
+	CHECK(cap_open(&a, rx_if, 1 << 20, 256, 0) == 0, "open");
+	for (m = 2; m <= 5; m++)
+		CHECK((err = cl_join(a.fd, 0, m, 2)) == -EINVAL, "mode %u: %s, want EINVAL", m, strerror(-err));
+	struct ringcap_cluster_req bad = { .mode = 0, .members = 2, .flags = 1 };
+	CHECK(setsockopt(a.fd, SOL_RINGCAP, RINGCAP_OPT_CLUSTER, &bad, sizeof(bad)) < 0 && errno == EINVAL, "flags 1");
+	CHECK(setsockopt(a.fd, SOL_RINGCAP, RINGCAP_OPT_CLUSTER, &bad, 8) < 0 && errno == EINVAL, "short optlen");
+	CHECK(cl_join(a.fd, 65536, 0, 2) == -EINVAL, "id 65536");
+	CHECK(cl_join(a.fd, 0, 0, 0) == -EINVAL, "create with size 0");
+	CHECK(cl_join(a.fd, 0, 0, 65537) == -EINVAL, "size 65537");
+	CHECK(cl_info(a.fd).id == 0, "not in a cluster yet");
+	CHECK(cl_join(a.fd, 0, RINGCAP_CLUSTER_HASH, 2) == 0, "create");
+	id = cl_info(a.fd).id;
+	CHECK(id > 0 && id <= 65535, "allocated id %u", id);
+	CHECK(cl_join(a.fd, id, 0, 0) == -EALREADY, "double join: want EALREADY");
+	CHECK(set32(a.fd, RINGCAP_OPT_STEAL, 1) == -EBUSY, "steal while clustered: want EBUSY");
+	CHECK(set32(a.fd, RINGCAP_OPT_DIRECTION, RINGCAP_DIR_RX) == -EBUSY, "direction while clustered: want EBUSY");
+	CHECK(cap_open(&b, rx_if, 1 << 20, 256, 0) == 0, "open b");
+	CHECK(cl_join(b.fd, id, RINGCAP_CLUSTER_LB, 0) == -EINVAL, "other mode: want EINVAL");
+	CHECK(cl_join(b.fd, id, 0, 3) == -EINVAL, "other size: want EINVAL");
+	CHECK(cl_join(b.fd, 0, 0, 4) == 0 && (id2 = cl_info(b.fd).id) != id, "second allocation: id %u", id2);
+	cap_close(&b);
+	CHECK(cap_open(&b, tx_if, 1 << 20, 256, 0) == 0, "open on tx_if");
+	CHECK(cl_join(b.fd, id, 0, 0) == -EINVAL, "other interface: want EINVAL");
+	cap_close(&b);
+	CHECK(cap_open(&b, rx_if, 1 << 20, 256, RINGCAP_OPT_DIRECTION, RINGCAP_DIR_RX, 0) == 0, "open rx-only");
+	CHECK(cl_join(b.fd, id, 0, 0) == -EINVAL, "other direction: want EINVAL");
+	cap_close(&b);
+	CHECK(cap_open(&b, rx_if, 1 << 20, 256, RINGCAP_OPT_STEAL, 1, 0) == 0, "open steal");
+	CHECK(cl_join(b.fd, id, 0, 0) == -EINVAL, "steal socket: want EINVAL");
+	cap_close(&b);
+	CHECK(cap_open(&b, rx_if, 1 << 20, 256, 0) == 0 && cl_join(b.fd, id, 0, 0) == 0, "join");
+	CHECK(cl_info(b.fd).index == 1 && cl_info(b.fd).joined == 2 && cl_info(b.fd).members == 2, "index/joined");
+	CHECK(cap_open(&c, rx_if, 1 << 20, 256, 0) == 0, "open c");
+	CHECK(cl_join(c.fd, id, 0, 2) == -ENOSPC, "full: want ENOSPC");
+	snprintf(needle, sizeof(needle), " 3 %u 1 2\n", id); /* direction cluster member members */
+	CHECK(proc_has("/proc/net/ringcap", needle), "/proc/net/ringcap lacks '%.*s'", (int)strlen(needle) - 1, needle);
+	snprintf(needle, sizeof(needle), "%u %s hash 2 2 0 -\n", id, rx_if);
+	CHECK(proc_has("/proc/net/ringcap_clusters", needle), "/proc/net/ringcap_clusters lacks '%s'", needle);
+	/* rebinding leaves the cluster */
+	CHECK(rc_bind(b.fd, rx_if) == 0 && cl_info(b.fd).id == 0 && cl_info(a.fd).joined == 1, "rebind leaves");
+	CHECK(cl_join(c.fd, id, 0, 2) == 0 && cl_info(c.fd).index == 1, "join the freed index");
+	cap_close(&a);
+	cap_close(&b);
+	cap_close(&c);
+	snprintf(needle, sizeof(needle), "%u %s ", id, rx_if);
+	CHECK(!proc_has("/proc/net/ringcap_clusters", needle), "cluster %u still listed after its last member left", id);
+	OK("EINVAL for modes cpu/rollover/random/qm, flags, sizes, mismatches, steal; ENXIO unbound; EALREADY; ENOSPC; EBUSY; ids allocated; /proc shows clusters");
+}
+
+struct cl_poll_arg { int fd; short revents; };
+
+static void *cl_poller(void *p)
+{
+	struct cl_poll_arg *a = p;
+	struct pollfd pfd = { .fd = a->fd, .events = 0 }; /* POLLERR only */
+	double end = now_s() + 20;
+
+	while (now_s() < end) {
+		if (poll(&pfd, 1, 100) > 0 && (pfd.revents & POLLERR)) {
+			a->revents = pfd.revents;
+			break;
+		}
+	}
+	return NULL;
+}
+
+static volatile int sending;
+static uint32_t sent_ok;
+
+static void *cl_sender(void *p)
+{
+	(void)p;
+	for (uint32_t i = 0; sending; i++) {
+		if (send_frames(i, 1, 0x88b5) < 0)
+			break;
+		sent_ok++;
+	}
+	return NULL;
+}
+
+/* The interface goes away under a cluster whose members are being
+ * delivered to: POLLERR/ENODEV, the cluster freed, counters consistent. */
+static int t_cluster_gone(void)
+{
+	struct cap caps[2];
+	struct cl_poll_arg pa;
+	pthread_t pt, st;
+	uint32_t id = 0, got = 0;
+	char needle[64];
+	int err, so = 0, i;
+	socklen_t sl = sizeof(so);
+
+	CHECK((err = cl_open(caps, 2, RINGCAP_CLUSTER_LB, 2, &id)) == 0, "open: %s", strerror(-err));
+	pa = (struct cl_poll_arg){ .fd = caps[0].fd };
+	pthread_create(&pt, NULL, cl_poller, &pa);
+	sending = 1;
+	pthread_create(&st, NULL, cl_sender, NULL);
+	usleep(300000);
+	CHECK(system("/usr/sbin/ip link del rc0") == 0, "ip link del");
+	sending = 0;
+	pthread_join(st, NULL);
+	pthread_join(pt, NULL);
+	CHECK(pa.revents & POLLERR, "no POLLERR on a member");
+	CHECK(getsockopt(caps[1].fd, SOL_SOCKET, SO_ERROR, &so, &sl) == 0 && so == ENODEV, "SO_ERROR %d, want ENODEV", so);
+	CHECK(caps[0].hdr->flags & RINGCAP_HF_DEVICE_GONE, "header flag DEVICE_GONE");
+	CHECK(cl_info(caps[0].fd).id == 0, "still in a cluster after the interface went");
+	snprintf(needle, sizeof(needle), "%u ", id);
+	FILE *f = fopen("/proc/net/ringcap_clusters", "r");
+	char line[256];
+	int listed = 0;
+	while (f && fgets(line, sizeof(line), f))
+		listed |= !strncmp(line, needle, strlen(needle));
+	if (f)
+		fclose(f);
+	CHECK(!listed, "cluster %u still listed", id);
+	for (i = 0; i < 2; i++) {
+		struct ringcap_stats s = cap_stats(&caps[i]);
+		struct ringcap_slot *sl2;
+		uint32_t n = 0;
+		while ((sl2 = cap_peek(&caps[i]))) {
+			n++;
+			cap_release(&caps[i], sl2);
+		}
+		CHECK(s.seen == s.packets + s.dropped + s.filtered && n == s.packets,
+		      "member %d: seen %llu packets %llu dropped %llu, drained %u", i, (unsigned long long)s.seen,
+		      (unsigned long long)s.packets, (unsigned long long)s.dropped, n);
+		got += n;
+	}
+	CHECK(got > 0 && got <= sent_ok, "captured %u of %u sent", got, sent_ok);
+	for (i = 0; i < 2; i++)
+		cap_close(&caps[i]);
+	OK("interface deleted under a 2-member cluster in delivery: POLLERR, ENODEV, cluster freed, %u of %u frames captured, counters consistent",
+	   got, sent_ok);
+}
+
+struct cl_churn { int id, err, joined; };
+
+static void *cl_churn_fn(void *p)
+{
+	struct cl_churn *a = p;
+	struct cap c;
+	int rounds, err;
+
+	for (rounds = 0; rounds < 3; rounds++) {
+		if ((err = cap_open(&c, rx_if, 64 << 10, 256, RINGCAP_OPT_SAMPLING, 1 + a->id % 2, 0))) {
+			a->err = err;
+			return NULL;
+		}
+		if ((err = cl_join(c.fd, 100 + a->id % 4, (a->id % 4) % 2, 32))) {
+			a->err = err;
+			cap_close(&c);
+			return NULL;
+		}
+		a->joined++;
+		usleep(1000 * (a->id % 7));
+		struct ringcap_slot *s;
+		while ((s = cap_peek(&c)))
+			cap_release(&c, s);
+		cap_close(&c);
+	}
+	return NULL;
+}
+
+static int t_cluster_concurrent(void)
+{
+	enum { N = 100 };
+	pthread_t th[N];
+	struct cl_churn a[N];
+	int i, failed = 0, joined = 0;
+	double end;
+
+	for (i = 0; i < N; i++) {
+		a[i] = (struct cl_churn){ .id = i };
+		pthread_create(&th[i], NULL, cl_churn_fn, &a[i]);
+	}
+	end = now_s() + 1;
+	for (i = 0; now_s() < end; i++)
+		send_frames(i, 1, 0x88b5);
+	for (i = 0; i < N; i++) {
+		pthread_join(th[i], NULL);
+		if (a[i].err)
+			failed = a[i].err;
+		joined += a[i].joined;
+	}
+	CHECK(!failed, "a member failed: %s", strerror(-failed));
+	CHECK(!proc_has("/proc/net/ringcap_clusters", " hash ") && !proc_has("/proc/net/ringcap_clusters", " lb "),
+	      "clusters left after every member closed");
+	OK("100 sockets joined 4 clusters (hash and lb) and closed, 3x each (%d joins) under traffic; no cluster left", joined);
+}
+
 static int t_hold(void)
 {
-	/* Keep one socket open until stdin closes (for the rmmod refusal test). */
+	/* Keep one socket open, in a cluster, until stdin closes (for the
+	 * rmmod refusal test). */
 	struct cap c;
 	char b;
 	int err;
 
 	CHECK((err = cap_open(&c, "lo", 1 << 20, 0, 0)) == 0, "open: %s", strerror(-err));
+	CHECK((err = cl_join(c.fd, 0, RINGCAP_CLUSTER_HASH, 2)) == 0, "cluster: %s", strerror(-err));
 	printf("holding\n");
 	fflush(stdout);
 	while (read(0, &b, 1) > 0)
@@ -934,6 +1478,13 @@ int main(int argc, char **argv)
 	if (!strcmp(t, "steal")) return t_steal();
 	if (!strcmp(t, "steal_ebusy")) return t_steal_ebusy();
 	if (!strcmp(t, "concurrent")) return t_concurrent();
+	if (!strcmp(t, "cluster_hash2")) return t_cluster_hash(2);
+	if (!strcmp(t, "cluster_hash4")) return t_cluster_hash(4);
+	if (!strcmp(t, "cluster_lb")) return t_cluster_lb();
+	if (!strcmp(t, "cluster_absent")) return t_cluster_absent();
+	if (!strcmp(t, "cluster_opts")) return t_cluster_opts();
+	if (!strcmp(t, "cluster_gone")) return t_cluster_gone();
+	if (!strcmp(t, "cluster_concurrent")) return t_cluster_concurrent();
 	printf("FAIL: unknown test '%s'\n", t);
 	return 1;
 }

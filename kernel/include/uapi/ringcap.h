@@ -89,7 +89,73 @@ enum ringcap_opt {
 	RINGCAP_OPT_PROMISC = 9,      /* 0/1: hold the bound device in promiscuous mode */
 	RINGCAP_OPT_STATS = 10,       /* get only: struct ringcap_stats */
 	RINGCAP_OPT_MMAP_BYTES = 11,  /* get only: __u64 length to pass to mmap() */
+	RINGCAP_OPT_CLUSTER = 12,     /* set: struct ringcap_cluster_req, join (or create) a
+				       * cluster; the socket must be bound; get: struct
+				       * ringcap_cluster_info (id 0 = in no cluster) */
 };
+
+/*
+ * Clusters: several sockets bound to one interface share its traffic; each
+ * frame goes to exactly one member (one hook per cluster hashes or counts,
+ * then offers the frame to that member's filter, sampling and ring). The
+ * size is fixed when the cluster is created, so frame -> member index never
+ * changes during a capture. A joiner takes the lowest free index; a member
+ * that leaves (close, rebind, its interface removed) frees its index.
+ * Frames for an index no member holds are not delivered elsewhere: they
+ * count as absent drops of that index (struct ringcap_cluster_info, and
+ * /proc/net/ringcap_clusters). The cluster is freed when its last member
+ * leaves. Ids are per network namespace.
+ *
+ * RINGCAP_CLUSTER_HASH: a symmetric flow hash (both directions of a flow go
+ * to one member): the VLAN id (802.1Q/802.1ad, stripped or in the frame; the
+ * outer one) plus, for IPv4 and IPv6, the two addresses, the L4 protocol
+ * and, for TCP, UDP, UDP-Lite, SCTP and DCCP, the two ports; (address, port)
+ * pairs are ordered before hashing. Fragments: every fragment of an IPv4 or
+ * IPv6 datagram (first included: MF set or offset != 0, or an IPv6 fragment
+ * header that is not atomic) hashes on VLAN id, addresses and protocol only,
+ * so a datagram's fragments stay together (they may go to another member
+ * than the flow's unfragmented packets, as with AF_PACKET's fanout hash).
+ * IPv6 extension headers (hop-by-hop, routing, destination, AH) are walked;
+ * the flow label is not used. Other frames hash on the VLAN id, the
+ * ethertype and the two MAC addresses (ordered).
+ * RINGCAP_CLUSTER_LB: round robin over the cluster's indices, frame by frame.
+ * Other modes (AF_PACKET's cpu, rollover, random, qm): EINVAL.
+ *
+ * Errors of the join: EINVAL bad mode/flags/size/id, steal mode, or the
+ * cluster exists with another interface, mode, size or direction; ENOSPC
+ * every index is taken; EALREADY the socket is in a cluster; ENXIO not bound
+ * (or its interface is gone); ENOMEM. A cluster member cannot change
+ * RINGCAP_OPT_DIRECTION or RINGCAP_OPT_STEAL (EBUSY).
+ */
+enum ringcap_cluster_mode {
+	RINGCAP_CLUSTER_HASH = 0, /* the numbers of lr_fanout / PACKET_FANOUT_HASH, _LB */
+	RINGCAP_CLUSTER_LB = 1,
+};
+#define RINGCAP_CLUSTER_MAX_ID      65535u
+#define RINGCAP_CLUSTER_MAX_MEMBERS 65536u
+
+struct ringcap_cluster_req {
+	__u32 id;      /* 1..RINGCAP_CLUSTER_MAX_ID: join it, or create it if no cluster has
+			* that id; 0: create one with an unused id (read it back) */
+	__u32 mode;    /* RINGCAP_CLUSTER_*, must match an existing cluster's */
+	__u32 members; /* size, 1..RINGCAP_CLUSTER_MAX_MEMBERS, needed to create;
+			* a joiner passes 0 or the same number */
+	__u32 flags;   /* 0 */
+};
+_Static_assert(sizeof(struct ringcap_cluster_req) == 16, "ringcap_cluster_req size");
+
+struct ringcap_cluster_info {
+	__u32 id;             /* 0 = not in a cluster (the rest is 0) */
+	__u32 mode;           /* RINGCAP_CLUSTER_* */
+	__u32 members;        /* the fixed size */
+	__u32 index;          /* this socket's member index, 0..members-1 */
+	__u32 joined;         /* members in the cluster now */
+	__u32 reserved;
+	__u64 absent_dropped; /* frames for this index while no member held it
+			       * (e.g. before this socket joined) */
+	__u64 absent_total;   /* the same summed over every index */
+};
+_Static_assert(sizeof(struct ringcap_cluster_info) == 40, "ringcap_cluster_info size");
 
 enum ringcap_dir {
 	RINGCAP_DIR_RX = 1,
