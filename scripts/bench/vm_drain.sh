@@ -4,7 +4,10 @@
 # test/vm/bench_drain.ts sends FRAMES minimum-size frames at full speed, then
 # times a TypeScript loop draining what each ring holds (no generator
 # running); medians of REPS repetitions after a warm-up one, under each of
-# RUNTIMES (comma-separated: bun,deno). Prints one "DRAIN <runtime> {json}"
+# RUNTIMES (comma-separated: bun,deno). Its "scaling" object: the same
+# FRAMES (4096 UDP flows) drained by 1 Worker vs 2 Workers, as a module
+# cluster (hash) and as an AF_PACKET fanout group (hash), in the same boot
+# (RINGCAP_BENCH_SCALING=0 skips it). Prints one "DRAIN <runtime> {json}"
 # line per runtime. TCG slows everything: compare the backends, not the
 # absolute numbers.
 set -euo pipefail

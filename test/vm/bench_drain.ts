@@ -8,8 +8,14 @@
  * report what each captured and dropped (% of sent) and how fast a TypeScript loop
  * drains what is already in the ring (the reader's own speed, no
  * generator running). Prints one JSON line:
- *   {"runtime", "sent", "ring": {captured_pct, drain_mpps}, "packet": {...}, "reps"}
+ *   {"runtime", "sent", "ring": {captured_pct, drain_mpps}, "packet": {...}, "reps",
+ *    "scaling": {"ring_1w", "ring_2w", "packet_1w", "packet_2w": {drain_mpps, split}}}
  * with medians over the repetitions (after one warm-up repetition).
+ * Scaling: the same N frames (many UDP flows, from a pcap) drained by 1
+ * Worker with one ring vs 2 Workers with one ring each in a module cluster
+ * (hash) or an AF_PACKET fanout group (hash): rings filled while paused
+ * readers wait, then every Worker drains at once; rate = frames / (last
+ * Worker's end - first Worker's start). Skip with RINGCAP_BENCH_SCALING=0.
  *
  * @example
  * ```sh
@@ -20,7 +26,13 @@ import process from "node:process";
 import { Ring } from "../../lib/source/live/ring.ts";
 import "../../lib/source/live/ring_slots.ts";
 import type { Ring as RingT } from "../../lib/source/live/ring_base.ts";
-import { VethPair } from "../net.ts";
+import { TXFRAMES, VethPair } from "../net.ts";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ether, ipv4, udp } from "../fixtures/frames.ts";
+import { PcapWriter } from "../../lib/sink/pcap/writer.ts";
 
 const N = Number(process.argv[2] ?? 100000);
 const REPS = Number(process.argv[3] ?? 3);
@@ -90,6 +102,97 @@ for (let rep = -1; rep < REPS; rep++) { // rep -1 warms the JIT up, not counted
   }
 }
 
+// ---- scaling: 1 vs 2 Workers, module cluster vs AF_PACKET fanout ----
+type Msg = Record<string, unknown> & { op: string };
+function call(w: Worker, msg: Msg): Promise<Msg> {
+  return new Promise((resolve, reject) => {
+    w.onmessage = (ev: MessageEvent) => {
+      if (ev.data.op === "error") reject(new Error(ev.data.message));
+      else resolve(ev.data);
+    };
+    w.postMessage(msg);
+  });
+}
+
+const WORKER = new URL("./bench_drain_worker.ts", import.meta.url).href;
+const scaling: Record<string, { mpps: number[]; split: string }> = {};
+if (process.env.RINGCAP_BENCH_SCALING !== "0") {
+  const dir = mkdtempSync(join(tmpdir(), "ringcap-bench-"));
+  const pcap = join(dir, "flows.pcap");
+  const w = PcapWriter.open(pcap);
+  for (let i = 0; i < N; i++) { // 4096 flows
+    const f = i & 4095;
+    w.writeBytes(
+      ether(
+        0x0800,
+        ipv4(
+          { src: `10.${f >> 8}.${f & 255}.1`, dst: "10.200.0.1", proto: 17 },
+          udp(1024 + f, 53, [i & 255]),
+        ),
+      ),
+      1_700_000_000,
+      0,
+    );
+  }
+  w.close();
+  const workers = [new Worker(WORKER, { type: "module" }), new Worker(WORKER, { type: "module" })];
+  try {
+    for (let rep = -1; rep < REPS; rep++) {
+      for (const backend of ["ring", "packet"] as const) {
+        for (const n of rep % 2 ? [2, 1] : [1, 2]) {
+          using net = VethPair.create("bs");
+          const ws = workers.slice(0, n);
+          let group = 0;
+          for (const wk of ws) {
+            const r = await call(wk, {
+              op: "open",
+              iface: net.host,
+              backend,
+              ringMb: 32,
+              mode: "hash",
+              group,
+              members: n,
+            });
+            group = r.group as number;
+          }
+          for (const wk of ws) await call(wk, { op: "start" });
+          execFileSync("ip", ["netns", "exec", net.ns, TXFRAMES, net.peer, "--pcap", pcap], {
+            stdio: "ignore",
+          });
+          const t0 = Date.now();
+          let last = -1, still = 0;
+          for (;;) { // settle: every frame in a ring (or dropped)
+            let got = 0;
+            for (const wk of ws) {
+              const s = await call(wk, { op: "stats" });
+              got += (s.packets as number) + (s.dropped as number);
+            }
+            if (got >= N || Date.now() - t0 > 60000) break;
+            still = got === last ? still + 1 : 0;
+            if (still > 25) break;
+            last = got;
+            await new Promise((r) => setTimeout(r, 20));
+          }
+          await new Promise((r) => setTimeout(r, 1100)); // TPACKET_V3 blocks retire
+          const res = await Promise.all(ws.map((wk) => call(wk, { op: "drain" })));
+          for (const wk of ws) await call(wk, { op: "close" });
+          if (rep < 0) continue;
+          const total = res.reduce((a, r) => a + (r.n as number), 0);
+          const span = Math.max(...res.map((r) => r.t1 as number)) -
+            Math.min(...res.map((r) => r.t0 as number));
+          const k = `${backend}_${n}w`;
+          const a = scaling[k] ??= { mpps: [], split: "" };
+          a.mpps.push(total / (span / 1000) / 1e6);
+          a.split = res.map((r) => r.n).join("/");
+        }
+      }
+    }
+  } finally {
+    for (const wk of workers) wk.terminate();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const out: Record<string, unknown> = { runtime, sent: N, reps: REPS };
 for (const [k, a] of Object.entries(res)) {
   out[k] = {
@@ -97,5 +200,12 @@ for (const [k, a] of Object.entries(res)) {
     dropped_pct: Number(median(a.drop).toFixed(2)),
     drain_mpps: Number(median(a.mpps).toFixed(2)),
   };
+}
+if (Object.keys(scaling).length) {
+  out.scaling = Object.fromEntries(
+    Object.entries(scaling).map((
+      [k, a],
+    ) => [k, { drain_mpps: Number(median(a.mpps).toFixed(2)), split: a.split }]),
+  );
 }
 console.log(JSON.stringify(out));
