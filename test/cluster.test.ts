@@ -401,3 +401,22 @@ test("cluster: the shared -c budget is exact under contention (4 threads claimin
     }
   }
 });
+
+test(
+  "cluster: examples/workers.ts (an analysis of its own, by its own URL) counts ports over 2 workers and ends",
+  async () => {
+    needNet();
+    using net = VethPair.create("clw");
+    using t = new Traffic(conversations(300));
+    const [cmd, argv] = runtimeArgv(join(ROOT, "examples/workers.ts"), [net.host, "2", "3"]);
+    const p = startProcess(cmd, argv);
+    await waitForPacketSocket(net.hostIndex, 10_000, 2);
+    await sleep(500);
+    t.send(net);
+    const r = await p.done;
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, new RegExp(`${t.frames.length} packets over 2 workers`));
+    assert.match(r.out, /^port \d+: \d+ packets, \d+ bytes$/m);
+  },
+  30_000,
+);

@@ -45,10 +45,25 @@ import { release as osRelease } from "node:os";
 import type { OpenMessage } from "./worker.ts";
 
 /** An analysis a Worker can load: the module's URL, the name of its exported `AnalysisKind`, its options. */
-export interface AnalysisRef<O> {
+export interface AnalysisRef<O, S = unknown> {
   module: string;
   export: string;
   options: O;
+  /**
+   * The kind itself, for the main thread (merging) when the module is the
+   * program's entry script: importing it from itself while its top-level
+   * await runs would never resolve.
+   */
+  kind?: AnalysisKind<O, S>;
+}
+
+/** The kind a ref names, for this thread. */
+async function kindOf<O, S>(ref: AnalysisRef<O, S>): Promise<AnalysisKind<O, S>> {
+  const kind = ref.kind ?? (await import(ref.module))[ref.export] as AnalysisKind<O, S>;
+  if (!kind || typeof kind.merge !== "function") {
+    throw new RingError("EINVAL", `${ref.module} exports no analysis named '${ref.export}'`);
+  }
+  return kind;
 }
 
 /** Options of `runCluster`: the ring's, the group's, and when to stop. */
@@ -174,7 +189,7 @@ type Msg = any;
 /** Run `ref`'s analysis on `iface` over `o.workers` Workers; see the module doc. */
 export async function runCluster<O, S>(
   iface: string,
-  ref: AnalysisRef<O>,
+  ref: AnalysisRef<O, S>,
   o: ClusterOptions<S>,
   onStart?: () => void,
 ): Promise<ClusterResult<S>> {
@@ -182,10 +197,7 @@ export async function runCluster<O, S>(
   if (!Number.isInteger(n) || n < 1 || n > 64) {
     throw new RingError("EINVAL", `workers must be an integer from 1 to 64, got ${n}`);
   }
-  const kind = (await import(ref.module))[ref.export] as AnalysisKind<O, S>;
-  if (!kind || typeof kind.merge !== "function") {
-    throw new RingError("EINVAL", `${ref.module} exports no analysis named '${ref.export}'`);
-  }
+  const kind = await kindOf(ref);
   const { fanout = "hash", defrag, count = 0, duration = 0, tickMs = 1000, onSnapshot } = o;
   const ring = ringOnly(o);
   const warning = kernelWarning();
@@ -358,13 +370,13 @@ export async function runCluster<O, S>(
  */
 export async function runCapture<O, S>(
   iface: string,
-  ref: AnalysisRef<O>,
+  ref: AnalysisRef<O, S>,
   o: ClusterOptions<S> & { onStart?: () => void },
 ): Promise<Omit<ClusterResult<S>, "error"> & { error?: unknown }> {
   if (o.workers !== 1) {
     return await runCluster(iface, ref, o, o.onStart);
   }
-  const kind = (await import(ref.module))[ref.export] as AnalysisKind<O, S>;
+  const kind = await kindOf(ref);
   const { count, duration, tickMs, onSnapshot, onStart, handleSignals } = o;
   const t0 = performance.now();
   using r = await Ring.open(iface, ringOnly(o));

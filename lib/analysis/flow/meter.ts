@@ -147,9 +147,10 @@ export class FlowMeter implements Analysis<FlowSnapshot> {
     this.table.flush();
   }
 
-  snapshot(): FlowSnapshot {
-    const t = this.table, l = this.last;
-    const now = {
+  /** The counters since the start (flows: in the table now). */
+  counters(): FlowCounters {
+    const t = this.table;
+    return {
       packets: this.packets,
       metered: t.packets,
       ignored: t.ignored,
@@ -159,6 +160,10 @@ export class FlowMeter implements Analysis<FlowSnapshot> {
       exported: t.exported,
       evicted: t.evicted,
     };
+  }
+
+  snapshot(): FlowSnapshot {
+    const l = this.last, now = this.counters();
     this.last = now;
     return {
       packets: now.packets - l.packets,

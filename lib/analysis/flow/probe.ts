@@ -152,16 +152,9 @@ export class FlowProbe {
 
   /** The counters (`dropped` and `seconds` are the caller's). */
   stats(dropped = 0, seconds = 0): ProbeStats {
-    const t = this.table, e = this.encoder.stats, x = this.exporter.stats;
+    const e = this.encoder.stats, x = this.exporter.stats;
     return {
-      packets: this.packets,
-      metered: t.packets,
-      ignored: t.ignored,
-      bytes: t.bytes,
-      flows: t.size,
-      created: t.created,
-      exported: t.exported,
-      evicted: t.evicted,
+      ...this.meter.counters(),
       datagrams: e.datagrams,
       skipped: e.skipped,
       sendErrors: x.errors + x.dropped,
