@@ -55,7 +55,7 @@ const FANOUT_MODE_NUM: Record<FanoutMode, number> = { hash: 0, lb: 1, cpu: 2, ro
 /** lr_open flag LR_F_PAUSED; lr_fanout flag LR_FANOUT_DEFRAG. */
 const LR_F_PAUSED = 0x10, LR_FANOUT_DEFRAG = 0x1;
 
-/** A fanout group to join (`RingOptions.fanout`). AF_PACKET only. */
+/** A fanout group to join (`RingOptions.fanout`): AF_PACKET PACKET_FANOUT, or a cluster of the ringcap module (hash and lb). */
 export interface FanoutOptions {
   /** How frames are spread; default "hash". Every member must use the same. */
   mode?: FanoutMode;
@@ -97,7 +97,7 @@ export interface RingOptions {
   steal?: boolean;
   /** Force a backend; default "auto" (or $RINGCAP_BACKEND). */
   backend?: "auto" | "ring" | "packet";
-  /** Join a fanout group after opening (AF_PACKET only; the ringcap module throws EOPNOTSUPP). */
+  /** Join a fanout group after opening (AF_PACKET; on the ringcap module a cluster: hash or lb only, else EINVAL). */
   fanout?: FanoutOptions;
   /**
    * Open paused: the ring receives nothing until `ring.start()` (a start
@@ -252,7 +252,7 @@ export abstract class Ring implements PacketSource, Disposable, AsyncIterable<Pa
    * EPERM (no CAP_NET_RAW), EINVAL (bad option), EBADMSG (bad filter), ENOMEM.
    * With `fanout`, also joins the group (opened paused, joined, then started
    * unless `paused`): EINVAL (the group exists with another mode, flags, size
-   * or interface), ENOSPC (the group is full), EOPNOTSUPP (module backend).
+   * or interface), ENOSPC (the group is full), EINVAL on the module for modes other than hash and lb.
    */
   static async open(iface: string, options: RingOptions = {}): Promise<Ring> {
     if (typeof iface !== "string" || !iface) {
