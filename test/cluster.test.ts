@@ -18,23 +18,13 @@
  *   or the interface deleted â†’ exit 1, the worker named, totals printed.
  */
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import process from "node:process";
+import { gate, Traffic } from "./fixtures/traffic.ts";
 import { skip, test } from "./harness.ts";
-import {
-  netReason,
-  ROOT,
-  runtimeArgv,
-  startProcess,
-  TXFRAMES,
-  VethPair,
-  waitForPacketSocket,
-} from "./net.ts";
+import { netReason, ROOT, runtimeArgv, startProcess, VethPair, waitForPacketSocket } from "./net.ts";
 import { ether, ipv4, ipv6, tcp, udp } from "./fixtures/frames.ts";
-import { PcapWriter } from "../lib/sink/pcap/writer.ts";
 import { Ring } from "../lib/source/live/ring.ts";
 import { runAnalysis } from "../lib/analysis/analysis.ts";
 import { kernelWarning, runCluster } from "../lib/cluster/cluster.ts";
@@ -95,36 +85,6 @@ function fragmented(n: number): Uint8Array[] {
   return out;
 }
 
-class Traffic implements Disposable {
-  readonly dir = mkdtempSync(join(tmpdir(), "ringcap-cluster-"));
-  readonly pcap = join(this.dir, "t.pcap");
-  constructor(readonly frames: Uint8Array[]) {
-    const w = PcapWriter.open(this.pcap);
-    for (const f of frames) w.writeBytes(f, 1_700_000_000, 0);
-    w.close();
-  }
-  /** Send every frame once, paced (an unpaced burst can overflow the receive backlog of a busy machine). */
-  send(net: VethPair): void {
-    execFileSync(
-      "ip",
-      ["netns", "exec", net.ns, TXFRAMES, net.peer, "--pcap", this.pcap, "--pps", "100000"],
-      {
-        stdio: ["ignore", "ignore", "inherit"],
-      },
-    );
-  }
-  [Symbol.dispose](): void {
-    rmSync(this.dir, { recursive: true, force: true });
-  }
-}
-
-/** A promise and the function that resolves it (runCluster's onStart: every member joined and started). */
-function gate(): { promise: Promise<void>; go: () => void } {
-  let go!: () => void;
-  const promise = new Promise<void>((r) => (go = r));
-  return { promise, go };
-}
-
 function needNet(): void {
   const why = netReason();
   if (why) skip(why);
@@ -182,15 +142,19 @@ test("cluster: flows stay in one worker both ways: IPv4 (2^31 apart too), IPv6 Â
   }, {
     workers: 4,
     count: t.frames.length,
-    duration: 20,
+    duration: 12,
     handleSignals: false,
   }, started.go);
   await started.promise;
-  t.send(net);
+  t.send(net, 50_000);
   const res = await cluster;
-  assert.equal(res.read, t.frames.length, `${res.reason} ${res.error} ${JSON.stringify(res.workers)}`);
+  // affinity is what counts here (exactness: the test above); a loaded machine may drop a few frames
+  // before the capture point (the receive backlog), so check what arrived was read, and all flows seen
+  const arrived = res.workers.reduce((a, w) => a + w.stats.packets, 0);
+  assert.equal(res.read, arrived, `${res.reason} ${res.error} ${JSON.stringify(res.workers)}`);
+  assert.ok(res.read >= t.frames.length * 0.98, `${res.read} of ${t.frames.length} frames arrived`);
   const flows = Object.entries(res.total.flows);
-  assert.equal(flows.length, 1000);
+  assert.ok(flows.length >= 990, `${flows.length} flows`);
   const split = flows.filter(([, ids]) => ids.length > 1).map(([k]) => k);
   assert.deepEqual(split, [], "flows seen by more than one worker");
   const used = new Set(flows.flatMap(([, ids]) => ids));

@@ -29,6 +29,36 @@ function sh(cmd: string, args: string[], allowFail = false): string {
   return r.stdout ?? "";
 }
 
+/**
+ * `ip` arguments that make a veth pair `a` – `b` with one queue per end (so
+ * RPS and fanout see one receive queue whichever CPU sends), `b` moved into
+ * namespace `bNs`. Shared with the benchmark's setup (scripts/bench/net.ts).
+ *
+ * @example
+ * ```ts
+ * import { vethArgs } from "./net.ts";
+ * vethArgs("h0", "p0", "ns0"); // ["link", "add", "name", "h0", "numtxqueues", "1", ...]
+ * ```
+ */
+export function vethArgs(a: string, b: string, bNs: string): string[] {
+  const oneQueue = ["numtxqueues", "1", "numrxqueues", "1"];
+  return [
+    "link",
+    "add",
+    "name",
+    a,
+    ...oneQueue,
+    "type",
+    "veth",
+    "peer",
+    "name",
+    b,
+    ...oneQueue,
+    "netns",
+    bNs,
+  ];
+}
+
 let serial = 0;
 let swept = false;
 
@@ -61,27 +91,7 @@ export class VethPair implements Disposable {
     sh("ip", ["netns", "add", ns]);
     const v = new VethPair(ns, host, peer);
     try {
-      sh("ip", [
-        "link",
-        "add",
-        "name",
-        host,
-        "numtxqueues",
-        "1",
-        "numrxqueues",
-        "1",
-        "type",
-        "veth",
-        "peer",
-        "name",
-        peer,
-        "numtxqueues",
-        "1",
-        "numrxqueues",
-        "1",
-        "netns",
-        ns,
-      ]);
+      sh("ip", vethArgs(host, peer, ns));
       sh("sysctl", ["-qw", `net.ipv6.conf.${host}.disable_ipv6=1`]);
       sh("ip", ["netns", "exec", ns, "sysctl", "-qw", `net.ipv6.conf.${peer}.disable_ipv6=1`]);
       sh("ip", ["link", "set", "dev", host, "up"]);

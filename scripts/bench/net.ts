@@ -19,6 +19,7 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { ether, ipv4, udp } from "../../test/fixtures/frames.ts";
+import { vethArgs } from "../../test/net.ts";
 import { join } from "node:path";
 import process from "node:process";
 
@@ -58,29 +59,7 @@ export class BenchNet {
     const { txNs, rxNs } = this;
     sh("ip", ["netns", "add", txNs]);
     sh("ip", ["netns", "add", rxNs]);
-    sh("ip", [
-      "-n",
-      txNs,
-      "link",
-      "add",
-      "name",
-      TX_IF,
-      "numtxqueues",
-      "1",
-      "numrxqueues",
-      "1",
-      "type",
-      "veth",
-      "peer",
-      "name",
-      RX_IF,
-      "numtxqueues",
-      "1",
-      "numrxqueues",
-      "1",
-      "netns",
-      rxNs,
-    ]);
+    sh("ip", ["-n", txNs, ...vethArgs(TX_IF, RX_IF, rxNs)]);
     for (const [ns, dev] of [[txNs, TX_IF], [rxNs, RX_IF]]) {
       this.exec(ns, "sysctl", ["-qw", "net.ipv6.conf.all.disable_ipv6=1"]);
       this.exec(ns, "sysctl", ["-qw", `net.ipv6.conf.${dev}.disable_ipv6=1`]);

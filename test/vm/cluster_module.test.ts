@@ -11,16 +11,13 @@
  * Skips (saying why) where the module is not loaded, e.g. on the host.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { existsSync } from "node:fs";
+import { gate, Traffic } from "../fixtures/traffic.ts";
 import { skip, test } from "../harness.ts";
-import { netReason, TXFRAMES, VethPair } from "../net.ts";
+import { netReason, VethPair } from "../net.ts";
 import { ether, ipv4, ipv6, udp } from "../fixtures/frames.ts";
 import type { Digests, Owners } from "../fixtures/frame_digests.ts";
 import { digests } from "../fixtures/frame_digests.ts";
-import { PcapWriter } from "../../lib/sink/pcap/writer.ts";
 import { Ring } from "../../lib/source/live/ring.ts";
 import "../../lib/source/live/ring_slots.ts";
 import { runAnalysis } from "../../lib/analysis/analysis.ts";
@@ -64,30 +61,6 @@ function conversations(flows: number): Uint8Array[] {
   return out;
 }
 
-class Traffic implements Disposable {
-  readonly dir = mkdtempSync(join(tmpdir(), "ringcap-vmcl-"));
-  readonly pcap = join(this.dir, "t.pcap");
-  constructor(readonly frames: Uint8Array[]) {
-    const w = PcapWriter.open(this.pcap);
-    for (const f of frames) w.writeBytes(f, 1_700_000_000, 0);
-    w.close();
-  }
-  send(net: VethPair): void {
-    execFileSync("ip", ["netns", "exec", net.ns, TXFRAMES, net.peer, "--pcap", this.pcap, "--pps", "20000"], {
-      stdio: ["ignore", "ignore", "inherit"],
-    });
-  }
-  [Symbol.dispose](): void {
-    rmSync(this.dir, { recursive: true, force: true });
-  }
-}
-
-function gate(): { promise: Promise<void>; go: () => void } {
-  let go!: () => void;
-  const promise = new Promise<void>((r) => (go = r));
-  return { promise, go };
-}
-
 for (const n of [2, 4]) {
   test(`module cluster: ${n} workers (hash) capture every frame exactly once (= one module ring's multiset)`, async () => {
     needModule();
@@ -115,7 +88,7 @@ for (const n of [2, 4]) {
       started.go,
     );
     await started.promise;
-    t.send(net);
+    t.send(net, 20000);
     const [one, many] = await Promise.all([single, cluster]);
     assert.equal(many.error, undefined);
     assert.equal(many.reason, "count");
@@ -150,7 +123,7 @@ test("module cluster: flows stay in one worker both ways (IPv4, IPv6 ± flow lab
     started.go,
   );
   await started.promise;
-  t.send(net);
+  t.send(net, 20000);
   const res = await cluster;
   assert.equal(res.read, t.frames.length, `${res.reason} ${res.error} ${JSON.stringify(res.workers)}`);
   const flows = Object.entries(res.total.flows);
@@ -184,7 +157,7 @@ test("module cluster: lb with 3 workers, every frame once, shares within ±1", a
     started.go,
   );
   await started.promise;
-  t.send(net);
+  t.send(net, 20000);
   const res = await cluster;
   assert.equal(res.error, undefined);
   assert.equal(res.total.digests.length, t.frames.length);
