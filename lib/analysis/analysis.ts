@@ -33,6 +33,7 @@
  */
 import type { Packet, PacketSource } from "../packet.ts";
 import { run, type RunOptions, type RunResult } from "../run.ts";
+import { RingError } from "../source/live/errors.ts";
 
 /** A tool's state on one thread. See the module doc. */
 export interface Analysis<S> {
@@ -59,6 +60,18 @@ export interface AnalysisKind<O, S> {
    * probe's flow records go to the exporter, not into the total.
    */
   retain?(s: S): S;
+}
+
+/**
+ * The `AnalysisKind` a module exports under `name` (how a Worker, which gets
+ * only a module URL, finds its analysis); a RingError EINVAL when there is none.
+ */
+export async function loadAnalysisKind<O, S>(module: string, name: string): Promise<AnalysisKind<O, S>> {
+  const kind = (await import(module))[name] as AnalysisKind<O, S> | undefined;
+  if (!kind || typeof kind.create !== "function" || typeof kind.merge !== "function") {
+    throw new RingError("EINVAL", `${module} exports no analysis named '${name}'`);
+  }
+  return kind;
 }
 
 /** What `runAnalysis` returns: the read loop's result plus the merged snapshots. */

@@ -34,7 +34,7 @@
  * ```
  * @module
  */
-import { type AnalysisKind, runAnalysis } from "../analysis/analysis.ts";
+import { type AnalysisKind, loadAnalysisKind, runAnalysis } from "../analysis/analysis.ts";
 import { Ring } from "../source/live/ring.ts";
 import type { CaptureStats } from "../packet.ts";
 import { type RunResult, stopSignalled } from "../run.ts";
@@ -58,12 +58,8 @@ export interface AnalysisRef<O, S = unknown> {
 }
 
 /** The kind a ref names, for this thread. */
-async function kindOf<O, S>(ref: AnalysisRef<O, S>): Promise<AnalysisKind<O, S>> {
-  const kind = ref.kind ?? (await import(ref.module))[ref.export] as AnalysisKind<O, S>;
-  if (!kind || typeof kind.merge !== "function") {
-    throw new RingError("EINVAL", `${ref.module} exports no analysis named '${ref.export}'`);
-  }
-  return kind;
+function kindOf<O, S>(ref: AnalysisRef<O, S>): Promise<AnalysisKind<O, S>> {
+  return ref.kind ? Promise.resolve(ref.kind) : loadAnalysisKind(ref.module, ref.export);
 }
 
 /** Options of `runCluster`: the ring's, the group's, and when to stop. */

@@ -19,7 +19,7 @@ import type { Packet } from "../packet.ts";
 import { run } from "../run.ts";
 import { Ring } from "../source/live/ring.ts";
 import type { RingOptions } from "../source/live/ring_base.ts";
-import type { Analysis, AnalysisKind } from "../analysis/analysis.ts";
+import { type Analysis, loadAnalysisKind } from "../analysis/analysis.ts";
 import { SharedControl } from "./shared.ts";
 import { transferables } from "./transfer.ts";
 
@@ -68,12 +68,7 @@ function fail(e: unknown, stage: string, read = 0): void {
 async function open(m: OpenMessage): Promise<void> {
   index = m.index;
   try {
-    const mod = await import(m.module);
-    const kind = mod[m.export] as AnalysisKind<unknown, unknown>;
-    if (!kind || typeof kind.create !== "function") {
-      throw new Error(`${m.module} has no analysis '${m.export}'`);
-    }
-    analysis = kind.create(m.options);
+    analysis = (await loadAnalysisKind(m.module, m.export)).create(m.options);
     ring = await Ring.open(m.iface, { ...m.ring, paused: true });
     post({ type: "joined", index, group: ring.fanoutGroup });
   } catch (e) {
