@@ -32,7 +32,7 @@ export interface RunOptions {
   onTick?: (seconds: number) => void;
   /** Tick period; default 1000 ms. */
   tickMs?: number;
-  /** Stop on SIGINT/SIGTERM (default true). */
+  /** Stop on SIGINT/SIGTERM/SIGHUP (default true). */
   handleSignals?: boolean;
   /**
    * Called between bursts of packets; when it returns a promise, reading waits
@@ -77,8 +77,11 @@ interface Waitable {
 
 const BURST = 65536;
 
-/** SIGINT/SIGTERM set this flag. Handlers are installed once and never removed:
- * removing the last listener under Deno lets a just-handled signal kill the process. */
+/** SIGINT/SIGTERM/SIGHUP set this flag. Handlers are installed once and never removed:
+ * removing the last listener under Deno lets a just-handled signal kill the process.
+ * SIGHUP (a closed terminal, `systemctl kill -s HUP`) ends a capture as SIGTERM
+ * does — totals printed, files complete, every flow exported — instead of
+ * killing it with nothing written. */
 const signals = { stop: false, installed: false };
 function installSignals(): void {
   if (signals.installed) return;
@@ -86,10 +89,11 @@ function installSignals(): void {
   const stop = () => (signals.stop = true);
   process.on("SIGINT", stop);
   process.on("SIGTERM", stop);
+  process.on("SIGHUP", stop);
 }
 const turn = () => new Promise<void>((r) => setImmediate(r));
 
-/** True once SIGINT or SIGTERM arrived (installs the handlers on first use): for loops other than run()'s. */
+/** True once SIGINT, SIGTERM or SIGHUP arrived (installs the handlers on first use): for loops other than run()'s. */
 export function stopSignalled(): boolean {
   installSignals();
   return signals.stop;
