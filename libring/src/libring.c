@@ -448,8 +448,8 @@ const char *lr_strerror(int err)
 	switch (err < 0 ? -err : err) {
 	case EPERM:
 	case EACCES:
-		return "permission denied: capture needs CAP_NET_RAW (run as root or "
-		       "setcap cap_net_raw,cap_net_admin+ep on the runtime)";
+		return "permission denied: capture needs CAP_NET_RAW (run as root or grant it: "
+		       "setcap cap_net_raw+ep on the runtime, or AmbientCapabilities=CAP_NET_RAW)";
 	case ENODEV:
 		return "no such interface (see `ip link`), or it was removed";
 	case ENETDOWN:
