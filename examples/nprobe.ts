@@ -7,7 +7,7 @@
  *   deno run -A examples/nprobe.ts ...
  *
  * A status line per second on stderr (packets, active flows, exported, drops).
- * On end of file, -c, --duration or Ctrl-C/SIGTERM every active flow is
+ * On end of file, -c, --duration or Ctrl-C/SIGTERM/SIGHUP every active flow is
  * exported before exit. Exit 0 at the end, 2 if it cannot start (bad option,
  * bad collector address, unknown interface), 1 on a failure after the start.
  */
@@ -16,7 +16,12 @@ import { captureCli, main } from "../lib/cli/common.ts";
 import { addProbeOptions, parseProbe, runFlowTool } from "../lib/cli/flow.ts";
 
 await main(async (started) => {
-  const cli = addProbeOptions(captureCli("nprobe", "Export NetFlow v5/v9/IPFIX flows of the traffic"));
+  const cli = addProbeOptions(
+    captureCli(
+      "nprobe",
+      "Export NetFlow v5/v9/IPFIX flows of the traffic; SIGTERM, SIGINT or SIGHUP: export every flow, exit 0",
+    ),
+  );
   const p = parseProbe(cli, process.argv.slice(2));
   if (!p) return 0;
   // one thread, or --workers N metering threads and one exporter (lib/cluster/probe.ts)

@@ -67,7 +67,12 @@ export function ringcapCli(): Cac {
     .example("ringcap dump -r /tmp/eth0.pcap icmp");
   addProbeOptions(
     workerOptions(
-      captureOptions(cli.command("flow [iface] [...filter]", "NetFlow v5/v9/IPFIX flow probe (nProbe)")),
+      captureOptions(
+        cli.command(
+          "flow [iface] [...filter]",
+          "NetFlow v5/v9/IPFIX flow probe (nProbe); SIGTERM, SIGINT or SIGHUP: export every flow, exit 0",
+        ),
+      ),
     ),
   )
     .example("ringcap flow eth0 -n 127.0.0.1:2055 -V 10")
