@@ -3,7 +3,7 @@
  *
  * One API, two backends: the ringcap kernel module (socket family PF_RING,
  * see kernel/include/uapi/ringcap.h) when it is loaded, else AF_PACKET
- * TPACKET_V3. The library opens, maps, waits and counts; it never touches
+ * TPACKET_V3 (TPACKET_V2 with LR_F_IMMEDIATE). The library opens, maps, waits and counts; it never touches
  * packets. Readers (TypeScript through FFI, or C) walk the mapped ring
  * themselves using the layout that lr_layout_get() describes.
  *
@@ -58,6 +58,14 @@ enum lr_backend {
 				 errors surface there) and kept in the handle.
 				 Module backend: frames refused while paused
 				 count as filtered (and seen). */
+#define LR_F_IMMEDIATE  0x20u /* immediate delivery: each packet visible to the
+				 reader (and poll() woken) as soon as the kernel
+				 wrote it. AF_PACKET: TPACKET_V2 frames (layout
+				 kind 3) instead of TPACKET_V3 blocks, which reach
+				 the reader only when full or timed out; frames
+				 sized from snaplen capped by the interface MTU
+				 (65535 with offloads), as libpcap does. The
+				 module's slots are immediate already. */
 
 /* Options for lr_open(). Zero means "default" for every field. Fixed-width
  * fields only (no pointers), so FFI callers fill it as 40 bytes. */
@@ -146,7 +154,7 @@ const char *lr_layout_key(int i);
 int lr_layout_get(int h, uint64_t *out, int n);
 
 /* Wait until the slot/block the reader is at (cursor: block index for
- * TPACKET_V3, slot index for the module) is ready, or timeout_ms passes.
+ * TPACKET_V3, frame index for TPACKET_V2, slot index for the module) is ready, or timeout_ms passes.
  * Returns 1 ready, 0 timeout, -ENODEV if the interface went away,
  * -errno otherwise. Honours the handle's wait mode. */
 int lr_wait(int h, uint32_t cursor, int timeout_ms);

@@ -18,7 +18,9 @@ test("layout: every TPACKET_V3 offset libring reports equals offsetof in the ker
   if (!isRoot()) skip("opening a capture on lo needs root (CAP_NET_RAW)");
   const want = JSON.parse(execFileSync(join(ROOT, "libring/build/layout_dump"), { encoding: "utf8" }));
   using ring = await Ring.open("lo", { ringMb: 1 });
-  for (const [k, v] of Object.entries(want)) assert.equal(ring.layout[k], v, `layout key ${k}`);
+  for (const [k, v] of Object.entries(want)) {
+    if (!k.startsWith("v2.")) assert.equal(ring.layout[k], v, `layout key ${k}`); // v2.*: test/immediate.test.ts
+  }
   assert.equal(ring.layout.kind, 1);
   assert.equal(ring.layout.size, ring.layout.block_size * ring.layout.block_count);
   assert.ok(Object.keys(want).length >= 16);

@@ -1,5 +1,6 @@
 /*
- * backend_packet.c — libring on AF_PACKET TPACKET_V3 (any Linux kernel).
+ * backend_packet.c — libring on AF_PACKET TPACKET_V3, or V2 for immediate
+ * delivery (any Linux kernel).
  *
  * The ring is a run of blocks; the kernel fills a block with variable-length
  * packets (struct tpacket3_hdr + frame), then hands the whole block to the
@@ -10,6 +11,12 @@
  * socket(proto 0) → TPACKET_V3 → filter → RX ring → mmap → bind(ETH_P_ALL)
  * so no packet of another interface slips in before the bind.
  *
+ * Immediate delivery (LR_F_IMMEDIATE): TPACKET_V2 instead — one fixed-size
+ * frame per packet, handed to the reader (and poll() woken) as soon as the
+ * kernel wrote it, where a V3 block reaches the reader only when full or
+ * after its retire timer. As libpcap's immediate mode does, for the same
+ * reason; frames sized as libpcap sizes them (see v2_geometry).
+ *
  * Fanout groups (lr_fanout): PACKET_FANOUT after the bind. The kernel
  * cannot tell a joiner what the existing group looks like, so the groups
  * this process's handles are in are remembered here (id, mode, flags, size,
@@ -19,8 +26,10 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/ethtool.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <linux/sockios.h>
 #include <net/if.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -43,17 +52,97 @@
 #define PACKET_FANOUT_FLAG_IGNORE_OUTGOING 0x4000
 #endif
 
+/* An ethtool "get" flag of dev (0 when the driver does not say). */
+static uint32_t ethtool_get(int fd, const char *dev, uint32_t cmd)
+{
+	struct ethtool_value ev = {.cmd = cmd};
+	struct ifreq ifr = {0};
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
+	ifr.ifr_data = (void *)&ev;
+	return ioctl(fd, SIOCETHTOOL, &ifr) < 0 ? 0 : ev.data;
+}
+
+/*
+ * The largest frame dev can hand the capture point, as libpcap's
+ * create_ring() reckons it: the MTU, or 65535 when segmentation or receive
+ * offloads (TSO, GSO, GRO, LRO) let packets bigger than the MTU reach it;
+ * plus 18 (Ethernet header and one VLAN tag). 0 if the MTU is unknown.
+ */
+static uint32_t max_frame_len(int fd, const char *dev)
+{
+	struct ifreq ifr = {0};
+	uint32_t mtu;
+	int offload;
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
+	if (ioctl(fd, SIOCGIFMTU, &ifr) < 0 || ifr.ifr_mtu <= 0)
+		return 0;
+	mtu = (uint32_t)ifr.ifr_mtu;
+	offload = ethtool_get(fd, dev, ETHTOOL_GTSO) || ethtool_get(fd, dev, ETHTOOL_GGSO) ||
+		  ethtool_get(fd, dev, ETHTOOL_GGRO) ||
+		  (ethtool_get(fd, dev, ETHTOOL_GFLAGS) & ETH_FLAG_LRO);
+	if (offload && mtu < 65535)
+		mtu = 65535;
+	return mtu + 18;
+}
+
+/* The most room the kernel leaves before the frame in a V2 frame (tp_mac):
+ * tpacket_rcv puts the network header at TPACKET_ALIGN(TPACKET2_HDRLEN +
+ * max(maclen, 16)), so tp_mac = that - maclen, at most 80 (maclen 0). */
+#define V2_MACOFF_MAX TPACKET_ALIGN(TPACKET2_HDRLEN + 16)
+
+/*
+ * TPACKET_V2 geometry (immediate delivery). A frame holds the header and the
+ * packet cut to the snap length, capped by the largest frame the interface
+ * can deliver (max_frame_len): a 65535-byte snap length on a 1500-byte MTU
+ * interface would otherwise make a 64 MiB ring hold ~1,000 packets instead
+ * of ~40,000. A longer packet (an offload the probe did not see) is cut to
+ * the frame by the kernel, its wire length intact. Blocks: the smallest power
+ * of two of at least a page that holds a frame and wastes at most 1/16 of
+ * itself at its end (frames do not cross blocks), at most 4 MiB and,
+ * when the ring allows, an eighth of it.
+ */
+static int v2_geometry(int fd, const char *dev, const struct lr_opts *o, struct tpacket_req3 *req)
+{
+	uint32_t cap = o->snaplen, max = max_frame_len(fd, dev), frame, block, fpb;
+
+	if (max && cap > max)
+		cap = max;
+	frame = TPACKET_ALIGN(V2_MACOFF_MAX + cap);
+	block = o->block_bytes;
+	if (!block || block < frame) {
+		block = 4096;
+		while (block < frame)
+			block *= 2;
+		while ((block % frame) * 16 > block && block < (4u << 20) &&
+		       (uint64_t)block * 16 <= o->ring_bytes)
+			block *= 2;
+	}
+	fpb = block / frame;
+	req->tp_block_size = block;
+	req->tp_block_nr = (unsigned)(o->ring_bytes / block);
+	if (req->tp_block_nr < 1) {
+		lri_set_error("ring of %llu bytes is smaller than one block of %u-byte frames (%u)",
+			      (unsigned long long)o->ring_bytes, frame, block);
+		return -EINVAL;
+	}
+	req->tp_frame_size = frame;
+	req->tp_frame_nr = fpb * req->tp_block_nr;
+	return 0;
+}
+
 static int packet_open(struct lr_handle *h, const char *dev, int ifindex,
 		       const struct lr_opts *o, const struct sock_fprog *prog)
 {
 	struct tpacket_req3 req = {0};
 	struct sockaddr_ll sll = {0};
-	int ver = TPACKET_V3, err, one = 1;
+	int immediate = (o->flags & LR_F_IMMEDIATE) != 0, err, one = 1;
+	int ver = immediate ? TPACKET_V2 : TPACKET_V3;
 	uint32_t block, frame;
 	uint64_t *L = h->layout;
 	void *map;
 
-	(void)dev;
 	if (o->flags & LR_F_TX_ONLY) {
 		lri_set_error("tx-only capture needs the ringcap module");
 		return -EOPNOTSUPP;
@@ -66,6 +155,12 @@ static int packet_open(struct lr_handle *h, const char *dev, int ifindex,
 	}
 	if (setsockopt(h->fd, SOL_PACKET, PACKET_VERSION, &ver, sizeof(ver)) < 0)
 		goto fail_errno;
+	if (immediate) {
+		err = v2_geometry(h->fd, dev, o, &req);
+		if (err)
+			goto fail;
+		goto ring;
+	}
 
 	/* Blocks: small enough that many of them make the ring (a block retires
 	 * after timeout_ms even when nearly empty, so at moderate rates the ring
@@ -95,6 +190,7 @@ static int packet_open(struct lr_handle *h, const char *dev, int ifindex,
 	req.tp_frame_nr = (block / frame) * req.tp_block_nr;
 	req.tp_retire_blk_tov = o->timeout_ms;
 
+ring:
 	if (setsockopt(h->fd, SOL_SOCKET, SO_ATTACH_FILTER, prog, sizeof(*prog)) < 0)
 		goto fail_errno;
 	if (setsockopt(h->fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)) < 0) {
@@ -124,18 +220,35 @@ static int packet_open(struct lr_handle *h, const char *dev, int ifindex,
 			goto fail_errno;
 	}
 
-	L[LRK_kind] = LR_KIND_TPACKET_V3;
 	L[LRK_base] = (uint64_t)(uintptr_t)map;
 	L[LRK_size] = h->map_len;
 	L[LRK_ifindex] = (uint64_t)ifindex;
 	L[LRK_snaplen] = o->snaplen;
 	L[LRK_block_size] = req.tp_block_size;
 	L[LRK_block_count] = req.tp_block_nr;
+	L[LRK_status_user] = TP_STATUS_USER;
+	L[LRK_status_kernel] = TP_STATUS_KERNEL;
+	L[LRK_vlan_valid_mask] = TP_STATUS_VLAN_VALID;
+	L[LRK_vlan_tpid_valid_mask] = TP_STATUS_VLAN_TPID_VALID;
+	if (immediate) {
+		L[LRK_kind] = LR_KIND_TPACKET_V2;
+		L[LRK_frame_size] = req.tp_frame_size;
+		L[LRK_frame_count] = req.tp_frame_nr;
+		L[LRK_frames_per_block] = req.tp_block_size / req.tp_frame_size;
+		L[LRK_pkt_sec_off] = offsetof(struct tpacket2_hdr, tp_sec);
+		L[LRK_pkt_nsec_off] = offsetof(struct tpacket2_hdr, tp_nsec);
+		L[LRK_pkt_caplen_off] = offsetof(struct tpacket2_hdr, tp_snaplen);
+		L[LRK_pkt_wirelen_off] = offsetof(struct tpacket2_hdr, tp_len);
+		L[LRK_pkt_status_off] = offsetof(struct tpacket2_hdr, tp_status);
+		L[LRK_pkt_mac_off] = offsetof(struct tpacket2_hdr, tp_mac);
+		L[LRK_pkt_vlan_tci_off] = offsetof(struct tpacket2_hdr, tp_vlan_tci);
+		L[LRK_pkt_vlan_tpid_off] = offsetof(struct tpacket2_hdr, tp_vlan_tpid);
+		return 0;
+	}
+	L[LRK_kind] = LR_KIND_TPACKET_V3;
 	L[LRK_blk_status_off] = offsetof(struct tpacket_block_desc, hdr.bh1.block_status);
 	L[LRK_blk_num_pkts_off] = offsetof(struct tpacket_block_desc, hdr.bh1.num_pkts);
 	L[LRK_blk_first_off] = offsetof(struct tpacket_block_desc, hdr.bh1.offset_to_first_pkt);
-	L[LRK_status_user] = TP_STATUS_USER;
-	L[LRK_status_kernel] = TP_STATUS_KERNEL;
 	L[LRK_pkt_next_off] = offsetof(struct tpacket3_hdr, tp_next_offset);
 	L[LRK_pkt_sec_off] = offsetof(struct tpacket3_hdr, tp_sec);
 	L[LRK_pkt_nsec_off] = offsetof(struct tpacket3_hdr, tp_nsec);
@@ -145,8 +258,6 @@ static int packet_open(struct lr_handle *h, const char *dev, int ifindex,
 	L[LRK_pkt_mac_off] = offsetof(struct tpacket3_hdr, tp_mac);
 	L[LRK_pkt_vlan_tci_off] = offsetof(struct tpacket3_hdr, hv1.tp_vlan_tci);
 	L[LRK_pkt_vlan_tpid_off] = offsetof(struct tpacket3_hdr, hv1.tp_vlan_tpid);
-	L[LRK_vlan_valid_mask] = TP_STATUS_VLAN_VALID;
-	L[LRK_vlan_tpid_valid_mask] = TP_STATUS_VLAN_TPID_VALID;
 	return 0;
 
 fail_errno:
@@ -159,7 +270,16 @@ fail:
 
 static int packet_ready(struct lr_handle *h, uint32_t cursor)
 {
+	const uint64_t *L = h->layout;
 	const uint8_t *blk;
+	if (L[LRK_kind] == LR_KIND_TPACKET_V2) { /* cursor: frame index */
+		if (cursor >= L[LRK_frame_count])
+			return 0;
+		blk = (const uint8_t *)h->map + (size_t)(cursor / L[LRK_frames_per_block]) * L[LRK_block_size] +
+		      (size_t)(cursor % L[LRK_frames_per_block]) * L[LRK_frame_size];
+		return (__atomic_load_n((const uint32_t *)(blk + L[LRK_pkt_status_off]), __ATOMIC_ACQUIRE) &
+			TP_STATUS_USER) != 0;
+	}
 	if (cursor >= h->layout[LRK_block_count])
 		return 0;
 	blk = (const uint8_t *)h->map + (size_t)cursor * h->layout[LRK_block_size];

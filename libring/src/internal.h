@@ -22,7 +22,7 @@
  * sets the ones that apply to it; the others stay 0. Append new keys at the
  * end (TS looks keys up by name, so order is not ABI, but keep it stable). */
 #define LR_LAYOUT_KEYS(X)                                                     \
-	X(kind)              /* 1 = TPACKET_V3 blocks, 2 = ringcap slots */     \
+	X(kind)              /* 1 = TPACKET_V3 blocks, 2 = ringcap slots, 3 = TPACKET_V2 frames */ \
 	X(base)              /* address of the mapping */                      \
 	X(size)              /* bytes mapped */                                \
 	X(ifindex)           /* interface the capture is bound to */           \
@@ -50,7 +50,12 @@
 	X(slot_ready)        /* status value: written by the kernel */         \
 	X(slot_free)         /* status value: given back by the reader */      \
 	X(read_idx_off)      /* u32 slot index (0..n-1) the reader is at, user page */ \
-	X(insert_idx_off)    /* u32 slot index the kernel writes next, kernel page */
+	X(insert_idx_off)    /* u32 slot index the kernel writes next, kernel page */ \
+	/* TPACKET_V2 frames (immediate delivery; also block_size, block_count,  \
+	 * status_*, pkt_*_off except pkt_next_off, vlan_*_mask) */            \
+	X(frame_size)        /* bytes per frame (tpacket2_hdr + frame) */      \
+	X(frame_count)                                                        \
+	X(frames_per_block)  /* frame i: (i / fpb) * block_size + (i % fpb) * frame_size */
 
 enum lr_layout_key_id {
 #define LR_KEY_ENUM(name) LRK_##name,
@@ -61,6 +66,7 @@ enum lr_layout_key_id {
 
 #define LR_KIND_TPACKET_V3 1
 #define LR_KIND_SLOTS 2
+#define LR_KIND_TPACKET_V2 3 /* immediate delivery on AF_PACKET */
 
 struct lr_handle;
 

@@ -122,7 +122,8 @@ static int validate(const struct lr_opts *in, struct lr_opts *o)
 		lri_set_error("rx-only and tx-only exclude each other");
 		return -EINVAL;
 	}
-	if (o->flags & ~(LR_F_NO_PROMISC | LR_F_STEAL | LR_F_RX_ONLY | LR_F_TX_ONLY | LR_F_PAUSED)) {
+	if (o->flags & ~(LR_F_NO_PROMISC | LR_F_STEAL | LR_F_RX_ONLY | LR_F_TX_ONLY | LR_F_PAUSED |
+			 LR_F_IMMEDIATE)) {
 		lri_set_error("unknown flags 0x%x", o->flags);
 		return -EINVAL;
 	}

@@ -30,6 +30,20 @@ int main(void)
 	P("pkt_vlan_tpid_off", offsetof(struct tpacket3_hdr, hv1.tp_vlan_tpid));
 	P("vlan_valid_mask", TP_STATUS_VLAN_VALID);
 	P("vlan_tpid_valid_mask", TP_STATUS_VLAN_TPID_VALID);
+	/* TPACKET_V2 (immediate delivery): the same keys, prefixed "v2." */
+	P("v2.pkt_sec_off", offsetof(struct tpacket2_hdr, tp_sec));
+	P("v2.pkt_nsec_off", offsetof(struct tpacket2_hdr, tp_nsec));
+	P("v2.pkt_caplen_off", offsetof(struct tpacket2_hdr, tp_snaplen));
+	P("v2.pkt_wirelen_off", offsetof(struct tpacket2_hdr, tp_len));
+	P("v2.pkt_status_off", offsetof(struct tpacket2_hdr, tp_status));
+	P("v2.pkt_mac_off", offsetof(struct tpacket2_hdr, tp_mac));
+	P("v2.pkt_vlan_tci_off", offsetof(struct tpacket2_hdr, tp_vlan_tci));
+	P("v2.pkt_vlan_tpid_off", offsetof(struct tpacket2_hdr, tp_vlan_tpid));
+	P("v2.status_user", TP_STATUS_USER);
+	P("v2.status_kernel", TP_STATUS_KERNEL);
+	P("v2.vlan_valid_mask", TP_STATUS_VLAN_VALID);
+	P("v2.vlan_tpid_valid_mask", TP_STATUS_VLAN_TPID_VALID);
+	P("v2.hdrlen", TPACKET2_HDRLEN);
 	printf("}\n");
 	return 0;
 }

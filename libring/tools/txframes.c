@@ -122,7 +122,7 @@ int main(int argc, char **argv)
 	uint32_t loops = 1;
 	int vlan = -1, fd;
 	struct sockaddr_ll sll = {0};
-	uint8_t frame[1600];
+	static uint8_t frame[65536];
 
 	if (argc < 3) {
 		fprintf(stderr, "usage: txframes IFACE COUNT [--seed S] [--min LEN] [--max LEN] "
@@ -156,8 +156,8 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (min < 22 || max > 1518 || min > max) {
-		fprintf(stderr, "txframes: lengths must satisfy 22 <= min <= max <= 1518\n");
+	if (min < 22 || max > 65535 || min > max) { /* above MTU + 14 the kernel refuses (EMSGSIZE) */
+		fprintf(stderr, "txframes: lengths must satisfy 22 <= min <= max <= 65535\n");
 		return 2;
 	}
 	fd = socket(AF_PACKET, SOCK_RAW, 0);

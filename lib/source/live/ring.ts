@@ -1,7 +1,7 @@
 /**
  * Entry point for live capture: `Ring` with every ring reader registered
- * (TPACKET_V3 blocks from AF_PACKET: ring_v3.ts; the ringcap module's
- * slots: ring_slots.ts). Import `Ring` from here, not from ring_base.ts.
+ * (TPACKET_V3 blocks from AF_PACKET: ring_v3.ts; TPACKET_V2 frames for
+ * immediate delivery: ring_v2.ts; the ringcap module's slots: ring_slots.ts). Import `Ring` from here, not from ring_base.ts.
  *
  * @example
  * ```ts
@@ -15,8 +15,10 @@
  * ```
  */
 import "./ring_v3.ts";
+import "./ring_v2.ts";
 import "./ring_slots.ts";
 export {
+  type Delivery,
   encodeOptions,
   FANOUT_MODES,
   type FanoutMode,

@@ -4,8 +4,8 @@
  *
  * `Ring.open()` validates options, opens the capture in libring, maps the
  * ring ONCE as one ArrayBuffer and picks the reader that matches the ring's
- * layout (AF_PACKET TPACKET_V3 blocks: ring_v3.ts; the ringcap module's
- * slots: ring_slots.ts). Reading a packet is plain memory access: no copy,
+ * layout (AF_PACKET TPACKET_V3 blocks: ring_v3.ts; TPACKET_V2 frames for
+ * immediate delivery: ring_v2.ts; the ringcap module's slots: ring_slots.ts). Reading a packet is plain memory access: no copy,
  * no FFI call, no allocation — `next()` returns one reused `Packet`, valid
  * until the next `next()`.
  *
@@ -52,8 +52,8 @@ export type FanoutMode = "hash" | "lb" | "cpu" | "qm" | "rollover" | "random";
 export const FANOUT_MODES: readonly FanoutMode[] = ["hash", "lb", "cpu", "qm", "rollover", "random"];
 /** libring.h enum lr_fanout_mode (the kernel's PACKET_FANOUT_* numbers). */
 const FANOUT_MODE_NUM: Record<FanoutMode, number> = { hash: 0, lb: 1, cpu: 2, rollover: 3, random: 4, qm: 5 };
-/** lr_open flag LR_F_PAUSED; lr_fanout flag LR_FANOUT_DEFRAG. */
-const LR_F_PAUSED = 0x10, LR_FANOUT_DEFRAG = 0x1;
+/** lr_open flags LR_F_PAUSED, LR_F_IMMEDIATE; lr_fanout flag LR_FANOUT_DEFRAG. */
+const LR_F_PAUSED = 0x10, LR_F_IMMEDIATE = 0x20, LR_FANOUT_DEFRAG = 0x1;
 
 /** A fanout group to join (`RingOptions.fanout`): AF_PACKET PACKET_FANOUT, or a cluster of the ringcap module (hash and lb). */
 export interface FanoutOptions {
@@ -104,7 +104,23 @@ export interface RingOptions {
    * barrier for a fanout group's members). The filter still compiles at open.
    */
   paused?: boolean;
+  /**
+   * Immediate delivery (--immediate): each packet visible to `next()` and
+   * `wait()` as soon as the kernel wrote it. On AF_PACKET the ring is
+   * TPACKET_V2 frames (sized from `snaplen` capped by the interface MTU, as
+   * libpcap does) instead of TPACKET_V3 blocks, which reach the reader only
+   * when full or after `timeoutMs`. Default false; the module's slots are
+   * immediate either way. See `ring.delivery`.
+   */
+  immediate?: boolean;
 }
+
+/**
+ * How packets reach the reader: "block" (TPACKET_V3: a block at a time, when
+ * full or after `timeoutMs`) or "immediate" (each packet once written:
+ * TPACKET_V2 frames, the module's slots).
+ */
+export type Delivery = "block" | "immediate";
 
 /** lr_fanout's arguments from validated fanout options. */
 interface FanoutArgs {
@@ -199,11 +215,14 @@ export function encodeOptions(o: RingOptions): Uint8Array {
   if (o.paused !== undefined && typeof o.paused !== "boolean") {
     throw new RingError("EINVAL", `paused must be true or false, got ${String(o.paused)}`);
   }
+  if (o.immediate !== undefined && typeof o.immediate !== "boolean") {
+    throw new RingError("EINVAL", `immediate must be true or false, got ${String(o.immediate)}`);
+  }
   // a fanout member is opened paused, joined, then started (unless paused was asked):
   // it never receives a frame alone before it joins
   const fanout = fanoutArgs(o.fanout);
   const flags = (o.promisc === false ? 1 : 0) | (o.steal ? 2 : 0) | (dir === "in" ? 4 : 0) |
-    (dir === "out" ? 8 : 0) | (o.paused || fanout ? LR_F_PAUSED : 0);
+    (dir === "out" ? 8 : 0) | (o.paused || fanout ? LR_F_PAUSED : 0) | (o.immediate ? LR_F_IMMEDIATE : 0);
   dv.setUint32(OPTS.flags, flags, true);
   return buf;
 }
@@ -325,6 +344,15 @@ export abstract class Ring implements PacketSource, Disposable, AsyncIterable<Pa
   /** True once closed. */
   get closed(): boolean {
     return this.#closed;
+  }
+
+  /**
+   * How packets reach the reader: "block" on AF_PACKET TPACKET_V3 (layout
+   * kind 1), "immediate" otherwise (TPACKET_V2 with `immediate`, the module's
+   * slots). What `--json` reports as `delivery`.
+   */
+  get delivery(): Delivery {
+    return this.layout.kind === 1 ? "block" : "immediate";
   }
 
   /** The fanout group this ring is in (`RingOptions.fanout`), or -1. */
