@@ -243,8 +243,9 @@ function v5Totals(dgrams: Uint8Array[]): { flows: number; packets: number } {
   return { flows, packets };
 }
 
-for (const signal of ["SIGTERM", "SIGHUP"] as const) {
-  test(`service: the unit's ExecStart as its user and capabilities exports every flow on ${signal}`, async () => {
+for (const [signal, more] of [["SIGTERM", []], ["SIGHUP", []], ["SIGHUP", ["--workers", "2"]]] as const) {
+  const how = more.length ? ` (${more.join(" ")})` : "";
+  test(`service: the unit's ExecStart as its user and capabilities exports every flow on ${signal}${how}`, async () => {
     needUnprivilegedRun();
     const text = readFileSync(UNIT, "utf8");
     const caps = unitKeys(text).get("AmbientCapabilities")![0].split(/\s+/).map((c) =>
@@ -264,10 +265,12 @@ for (const signal of ["SIGTERM", "SIGHUP"] as const) {
     using traffic = new Traffic(frames);
     const col = await sniffer();
     try {
-      const argv = execStart(text, net.host, ["-n", `127.0.0.1:${col.port}`, "-V", "5"]);
+      const argv = execStart(text, net.host, ["-n", `127.0.0.1:${col.port}`, "-V", "5", ...more]);
       const p = startAs(caps, tmp.env, argv[0], argv.slice(1));
       try {
-        await waitForPacketSocket(net.hostIndex, 60_000);
+        // every worker's socket bound; a fanout group reads once all joined and started (a moment later)
+        await waitForPacketSocket(net.hostIndex, 60_000, more.length ? Number(more[1]) : 1);
+        await sleep(more.length ? 1000 : 100);
       } catch (e) {
         p.child.kill("SIGKILL");
         throw new Error(`${(e as Error).message}; stderr: ${(await p.done).err}`);
