@@ -1068,6 +1068,9 @@ static int ringcap_setsockopt(struct socket *sock, int level, int optname,
 	case RINGCAP_OPT_STEAL:
 		if (val > 1)
 			return -EINVAL;
+		/* taking received packets away from the stack is an administrator's act */
+		if (val && !ns_capable(sock_net(sock->sk)->user_ns, CAP_NET_ADMIN))
+			return -EPERM;
 		rtnl_lock();
 		if (val && READ_ONCE(rs->cluster))
 			err = -EBUSY; /* cluster members capture through the cluster's hook */

@@ -21,6 +21,7 @@ import { sniffer } from "./fixtures/nfcapd.ts";
 import { Traffic } from "./fixtures/traffic.ts";
 import { ether, ipv4, udp } from "./fixtures/frames.ts";
 import { bindError, hasCapability, needs, PrivilegeError } from "../lib/ops/privilege.ts";
+import { unwrap } from "../lib/source/live/errors.ts";
 
 const UNIT = join(ROOT, "scripts", "systemd", "ringcap-flow@.service");
 const LIBRING = join(ROOT, "libring", "build", "libring.so");
@@ -100,7 +101,7 @@ function assertUnprivileged(pid: number, what: string): void {
 
 const N = 40;
 
-test("privilege: errors name the missing capability; CapEff is read from /proc", () => {
+test("privilege: errors name the missing capability (steal mode: CAP_NET_ADMIN); CapEff is read from /proc", () => {
   const e = needs("CAP_NET_ADMIN", "steal mode on eth1");
   assert.ok(e instanceof PrivilegeError);
   assert.equal(e.capability, "CAP_NET_ADMIN");
@@ -119,6 +120,17 @@ test("privilege: errors name the missing capability; CapEff is read from /proc",
   );
   assert.match(bindError({ name: "PermissionDenied" }, "::1", 81)!.message, /^--metrics \[::1\]:81: /);
   assert.equal(bindError(Object.assign(new Error("in use"), { code: "EADDRINUSE" }), "127.0.0.1", 80), null);
+  // libring's detail names a capability other than CAP_NET_RAW (steal mode): the message is that detail
+  const lib = (detail: string) => ({
+    strerror: () => "permission denied: capture needs CAP_NET_RAW",
+    error: () => detail,
+  });
+  const steal = "steal mode needs CAP_NET_ADMIN (run as root or grant it: setcap/AmbientCapabilities)";
+  assert.throws(() => unwrap(-1, "eth1", lib(steal)), { message: `eth1: ${steal}` });
+  assert.throws(() => unwrap(-1, "eth1", lib("socket(AF_PACKET): Operation not permitted")), {
+    message:
+      "eth1: permission denied: capture needs CAP_NET_RAW (socket(AF_PACKET): Operation not permitted)",
+  });
   const dir = mkdtempSync(join(tmpdir(), "ringcap-caps-"));
   try {
     writeFileSync(join(dir, "status"), "Name:\tx\nCapEff:\t0000000000002000\n");

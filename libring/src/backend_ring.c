@@ -134,7 +134,11 @@ static int ring_open(struct lr_handle *h, const char *dev, int ifindex,
 		goto fail;
 	}
 	if ((o->flags & LR_F_STEAL) && (err = set_u32(h->fd, RINGCAP_OPT_STEAL, 1))) {
-		lri_set_error("steal mode: %s", strerror(-err));
+		if (err == -EPERM)
+			lri_set_error("steal mode needs CAP_NET_ADMIN (run as root or grant it: "
+				      "setcap/AmbientCapabilities)");
+		else
+			lri_set_error("steal mode: %s", strerror(-err));
 		goto fail;
 	}
 	if (!(o->flags & LR_F_NO_PROMISC) && (err = set_u32(h->fd, RINGCAP_OPT_PROMISC, 1))) {

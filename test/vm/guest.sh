@@ -120,8 +120,10 @@ veth_up && ctest steal_ebusy_on_bridge_port "$T" steal_ebusy rc0 rc1
 # No CAP_NET_RAW: socket() fails with EPERM.
 if command -v setpriv >/dev/null; then
 	ctest no_cap_net_raw_eperm setpriv --bounding-set=-net_raw --inh-caps=-net_raw -- "$T" eperm
+	ctest steal_needs_cap_net_admin setpriv --bounding-set=-net_admin --inh-caps=-net_admin -- "$T" steal_eperm
 else
 	result no_cap_net_raw_eperm skip "setpriv (util-linux) not installed"
+	result steal_needs_cap_net_admin skip "setpriv (util-linux) not installed"
 fi
 
 # TypeScript Ring tests over the module (Bun and Deno), when present.

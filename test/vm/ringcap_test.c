@@ -682,6 +682,17 @@ static int t_eperm(void)
 	OK("socket() without CAP_NET_RAW: EPERM");
 }
 
+static int t_steal_eperm(void)
+{
+	int fd = socket(pf_ring, SOCK_RAW, htons(ETH_P_ALL)), one = 1, r;
+
+	CHECK(fd >= 0, "socket with CAP_NET_RAW: %s", strerror(errno));
+	r = setsockopt(fd, SOL_RINGCAP, RINGCAP_OPT_STEAL, &one, sizeof(one));
+	CHECK(r < 0 && errno == EPERM, "steal without CAP_NET_ADMIN: %s", r < 0 ? strerror(errno) : "succeeded");
+	close(fd);
+	OK("steal mode without CAP_NET_ADMIN: EPERM (capture itself needs only CAP_NET_RAW)");
+}
+
 static int t_gone_bound(void)
 {
 	struct cap c;
@@ -1455,6 +1466,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(t, "eperm"))
 		return t_eperm();
+	if (!strcmp(t, "steal_eperm"))
+		return t_steal_eperm();
 	if (!strcmp(t, "hold"))
 		return t_hold();
 	if (strcmp(t, "steal") && strcmp(t, "bad_opts") && tx_open(tx_if)) {

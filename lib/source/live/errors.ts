@@ -60,8 +60,9 @@ export function unwrap(
   if (rc >= 0) return rc;
   const detail = lib.error();
   const base = lib.strerror(rc);
-  throw new RingError(
-    errnoName(rc),
-    `${what}: ${base}${detail && !base.includes(detail) ? ` (${detail})` : ""}`,
-  );
+  // a feature needing more than CAP_NET_RAW (steal mode: CAP_NET_ADMIN) names it in the detail
+  const text = (rc === -1 || rc === -13) && /needs CAP_/.test(detail)
+    ? detail
+    : `${base}${detail && !base.includes(detail) ? ` (${detail})` : ""}`;
+  throw new RingError(errnoName(rc), `${what}: ${text}`);
 }
