@@ -3,7 +3,8 @@
 # (as root), then build. Idempotent: installs only what is missing.
 #   run   : compiler + libpcap (to build libring) — enough to capture
 #   test  : + tcpdump, tshark, nfdump, iproute2, netsniff-ng, kernel headers,
-#           qemu, busybox, kmod, cpio (the VM that tests the kernel module)
+#           qemu, busybox, kmod, cpio (the VM that tests the kernel module),
+#           systemd (systemd-analyze verifies the service unit)
 #   bench : same as test
 # npm packages (bun, deno, cac, typescript) come from package-lock.json via npm ci.
 set -euo pipefail
@@ -21,7 +22,7 @@ fi
 pkgs=(build-essential libpcap-dev iproute2 procps util-linux)
 if [[ "$mode" != run ]]; then
   pkgs+=(tcpdump tshark nfdump ethtool netsniff-ng iputils-ping linux-headers-amd64
-         qemu-system-x86 busybox-static kmod cpio)
+         qemu-system-x86 busybox-static kmod cpio systemd)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
