@@ -50,7 +50,7 @@ await main(async (started) => {
     onSnapshot,
     onStart: started,
   });
-  const s = sumStats(end.workers);
+  const s = { ...sumStats(end.workers), delivery: end.delivery };
   const { bytes } = end.total;
   const offered = s.packets + s.dropped;
   const secs = end.seconds || 1e-9;

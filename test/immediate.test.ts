@@ -20,9 +20,12 @@ import {
   expectVlanInMetadata,
   netReason,
   ROOT,
+  runScript,
   startProcess,
+  startScript,
   TXFRAMES,
   VethPair,
+  waitForPacketSocket,
 } from "./net.ts";
 import { frame, frameIndex } from "./frames.ts";
 
@@ -263,4 +266,50 @@ test("immediate: every TPACKET_V2 offset libring reports equals offsetof in the 
 
 test("immediate: options are checked (EINVAL names the option)", async () => {
   await assert.rejects(Ring.open("lo", { immediate: "yes" as unknown as boolean }), /immediate/);
+});
+
+/** The last stdout line of a --json run, parsed. */
+function lastJson(out: string): Record<string, unknown> {
+  return JSON.parse(out.trim().split("\n").pop() ?? "{}");
+}
+
+test("immediate CLI: -c <= 16 chooses immediate delivery by itself; --json says which", async () => {
+  needNet();
+  using net = VethPair.create("imc");
+  const p = startScript("examples/pcount.ts", [net.host, "-c", "3", "--json"]);
+  await waitForPacketSocket(net.hostIndex);
+  const t0 = Date.now();
+  for (let i = 0; i < 3; i++) {
+    net.send(1, { seed: 20 + i });
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const r = await p.done;
+  assert.equal(r.code, 0, r.err);
+  assert.ok(Date.now() - t0 < 5000, "pcount -c 3 ended without waiting for a block timer");
+  const j = lastJson(r.out);
+  assert.equal(j.delivery, "immediate");
+  assert.equal(j.read, 3);
+});
+
+test("immediate CLI: block by default, --immediate on request, in every tool and with --workers 2", () => {
+  needNet();
+  using net = VethPair.create("imd");
+  const ringcap = join(ROOT, "bin", "ringcap.ts");
+  const cases: Array<[string, string[], string]> = [
+    ["examples/pcount.ts", [net.host, "-c", "100"], "block"],
+    ["examples/pcount.ts", [net.host, "-c", "100", "--immediate"], "immediate"],
+    ["examples/pcount.ts", [net.host, "--immediate", "--workers", "2"], "immediate"],
+    [ringcap, ["count", net.host, "--workers", "2"], "block"],
+    [ringcap, ["top", net.host, "--immediate"], "immediate"],
+    [ringcap, ["dump", net.host, "-c", "5"], "immediate"],
+    [ringcap, ["flow", net.host, "-n", "127.0.0.1:9", "--immediate", "--workers", "2"], "immediate"],
+    [ringcap, ["flow", net.host, "-n", "127.0.0.1:9"], "block"],
+  ];
+  for (const [script, args, want] of cases) {
+    const r = runScript(script, [...args, "--duration", "0.3", "--json"]);
+    assert.equal(r.code, 0, `${script} ${args.join(" ")}: ${r.err}`);
+    assert.equal(lastJson(r.out).delivery, want, `${script} ${args.join(" ")}`);
+  }
+  const bad = runScript("examples/pcount.ts", [net.host, "--immediate=yes", "--duration", "0.1"]);
+  assert.equal(bad.code, 2, "--immediate takes no value");
 });

@@ -54,6 +54,11 @@ export interface CaptureFlags {
   workers: number;
   /** --fanout: how the kernel spreads frames over the workers. */
   fanout: FanoutMode;
+  /**
+   * --immediate: each packet visible as soon as the kernel wrote it (AF_PACKET
+   * TPACKET_V2); also chosen by itself for a live capture with 1 <= -c <= 16.
+   */
+  immediate: boolean;
   /** Every option cac parsed, for tool-specific ones. */
   raw: Record<string, unknown>;
 }
@@ -90,7 +95,8 @@ export function captureOptions(cmd: Cac): Cac {
     .option("--ring-mb <mb>", "Ring memory in MiB (default 64)")
     .option("--wait <mode>", "busy | poll | adaptive (default poll)")
     .option("--sampling <n>", "Keep 1 packet in N, in the kernel")
-    .option("--json", "Last stdout line: one JSON object of the counters");
+    .option("--json", "Last stdout line: one JSON object of the counters")
+    .option("--immediate", "Each packet delivered as soon as the kernel wrote it (default: when -c <= 16)");
 }
 
 /**
@@ -152,6 +158,9 @@ export function num(name: string, v: unknown, min: number, max: number, integer 
   return n;
 }
 
+/** The largest -c for which a live capture chooses immediate delivery by itself. */
+export const IMMEDIATE_MAX_COUNT = 16;
+
 /** Option names (as cac stores them) that every capture tool accepts. */
 const COMMON = new Set([
   "--",
@@ -170,6 +179,7 @@ const COMMON = new Set([
   "help",
   "workers",
   "fanout",
+  "immediate",
 ]);
 
 /**
@@ -225,11 +235,17 @@ export function parseCapture(
   if (read !== undefined && workers > 1) {
     throw new UsageError("-r FILE is read by one thread: drop --workers (it is for live captures)");
   }
+  if (o.immediate !== undefined && typeof o.immediate !== "boolean") {
+    throw new UsageError(`--immediate takes no value, got '${o.immediate}'`);
+  }
+  const count = o.count === undefined ? 0 : num("-c (count)", o.count, 1, Number.MAX_SAFE_INTEGER);
   return {
     iface,
     workers,
     fanout: fanout as FanoutMode,
-    count: o.count === undefined ? 0 : num("-c (count)", o.count, 1, Number.MAX_SAFE_INTEGER),
+    // a few packets: do not make them wait for a block to fill or time out
+    immediate: o.immediate === true || (read === undefined && count >= 1 && count <= IMMEDIATE_MAX_COUNT),
+    count,
     duration: o.duration === undefined ? 0 : num("--duration", o.duration, 0.001, 1e9, false),
     snaplen: o.snaplen === undefined ? undefined : num("-s (snaplen)", o.snaplen, 1, 262144),
     ringMb: o.ringMb === undefined ? undefined : num("--ring-mb", o.ringMb, 1, MAX_RING_MB, false),
@@ -245,7 +261,14 @@ export function parseCapture(
 
 /** Ring options from the flags. */
 export function ringOptions(f: CaptureFlags): RingOptions {
-  return { snaplen: f.snaplen, ringMb: f.ringMb, wait: f.wait, sampling: f.sampling, filter: f.filter };
+  return {
+    snaplen: f.snaplen,
+    ringMb: f.ringMb,
+    wait: f.wait,
+    sampling: f.sampling,
+    filter: f.filter,
+    immediate: f.immediate,
+  };
 }
 
 /**

@@ -45,7 +45,7 @@ export async function runCount(s: OpenedSource, f: CaptureFlags): Promise<number
     returnErrors: true,
   }).finally(() => status.clear());
   ({ packets, bytes } = end.total);
-  const st = s.src.stats();
+  const st = { ...s.src.stats(), delivery: s.ring?.delivery }; // delivery: live captures only
   const secs = end.seconds || 1e-9;
   const offered = st.packets + st.dropped;
   const line = `${s.name}: ${fmt(packets)} packets, ${fmt(bytes)} bytes, ${fmt(st.dropped)} dropped ` +
@@ -90,7 +90,7 @@ export async function runCountWorkers(f: CaptureFlags, started: () => void): Pro
     },
   }).finally(() => status.clear());
   ({ packets, bytes } = end.total);
-  const st = sumStats(end.workers);
+  const st = { ...sumStats(end.workers), delivery: end.delivery };
   const secs = end.seconds || 1e-9;
   const offered = st.packets + st.dropped;
   const line = `${f.iface}: ${fmt(packets)} packets, ${fmt(bytes)} bytes, ${fmt(st.dropped)} dropped ` +

@@ -188,7 +188,7 @@ export async function runDump(
     if (o.write && writer === null) writer = open();
     writer?.close();
   }
-  const st = s.src.stats();
+  const st = { ...s.src.stats(), delivery: s.ring?.delivery }; // delivery: live captures only
   if (s.live) {
     // as tcpdump: captured = written or printed; received by filter = put in the ring
     console.error(`${read} packets captured`);

@@ -21,6 +21,7 @@ import {
   writeOut,
 } from "./common.ts";
 import type { CaptureStats } from "../packet.ts";
+import type { Delivery } from "../source/live/ring_base.ts";
 import { openSource } from "../source/open.ts";
 import {
   type ProbeResult,
@@ -172,7 +173,7 @@ export async function runFlowTool(
     style === "nprobe"
       ? console.error(`${name}: ${probeStatus(st)}`)
       : status.show(`${name}: ${probeStatus(st)}`);
-  let res: ProbeResult, counters: CaptureStats, workers: object = {};
+  let res: ProbeResult, counters: CaptureStats, workers: object = {}, delivery: Delivery | undefined;
   if (flags.workers > 1) {
     try {
       const r = await runProbeWorkers(flags.iface, ringOptions(flags), {
@@ -187,6 +188,7 @@ export async function runFlowTool(
       res = r;
       counters = sumStats(r.workers);
       workers = { workers: workerCounters(r.workers) };
+      delivery = r.delivery;
     } finally {
       status.clear();
     }
@@ -207,6 +209,7 @@ export async function runFlowTool(
       status.clear();
     }
     counters = s.src.stats();
+    delivery = s.ring?.delivery;
   }
   const line = `${name}: ${probeStatus(res)}  (${res.reason}, ${res.seconds.toFixed(1)} s)`;
   if (res.error !== undefined) {
@@ -216,7 +219,13 @@ export async function runFlowTool(
   if (flags.json || style === "nprobe") console.error(line);
   else writeOut(line + "\n");
   if (flags.json) {
-    const o = { ...counters, seconds: +res.seconds.toFixed(6), flows: res.exported, evicted: res.evicted };
+    const o = {
+      ...counters,
+      seconds: +res.seconds.toFixed(6),
+      flows: res.exported,
+      evicted: res.evicted,
+      delivery,
+    };
     writeOut(JSON.stringify({ ...o, ...workers }) + "\n");
   }
   return 0;

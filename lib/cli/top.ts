@@ -140,6 +140,7 @@ export async function runTop(s: OpenedSource, f: CaptureFlags, t: TopFlags): Pro
       dropped: stats.dropped,
       filtered: stats.filtered,
       bytes: stats.bytes,
+      delivery: s.ring?.delivery,
     };
     writeOut(JSON.stringify({ ...whole, ...counters, seconds: +seconds.toFixed(6) }) + "\n");
   } else {
@@ -232,7 +233,7 @@ export async function runTopWorkers(f: CaptureFlags, t: TopFlags, started: () =>
     status.clear();
     screen?.close();
   }
-  const st = sumStats(end.workers);
+  const st = { ...sumStats(end.workers), delivery: end.delivery };
   const empty = topTalkers.create({ interval: t.interval, packetTime: false }).snapshot();
   const whole = session.finish(last ?? empty, now(), st.dropped);
   if (f.json) {

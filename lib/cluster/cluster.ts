@@ -39,7 +39,7 @@ import { Ring } from "../source/live/ring.ts";
 import type { CaptureStats } from "../packet.ts";
 import { type RunResult, stopSignalled } from "../run.ts";
 import { RingError } from "../source/live/errors.ts";
-import type { FanoutMode, RingOptions } from "../source/live/ring_base.ts";
+import type { Delivery, FanoutMode, RingOptions } from "../source/live/ring_base.ts";
 import { SharedControl } from "./shared.ts";
 import { release as osRelease } from "node:os";
 import type { OpenMessage } from "./worker.ts";
@@ -114,6 +114,8 @@ export interface ClusterResult<S> {
   workers: WorkerState[];
   /** The first worker failure, when reason is "error". */
   error?: WorkerError;
+  /** How packets reached the workers' readers (`ring.delivery`; every ring alike). */
+  delivery?: Delivery;
 }
 
 /** The names of the ring options (what each Worker passes to Ring.open). */
@@ -130,6 +132,7 @@ const RING_KEYS = [
   "direction",
   "steal",
   "backend",
+  "immediate",
 ] as const satisfies readonly (keyof RingOptions)[];
 
 /** The ring options among a cluster's (functions and cluster settings are not sent to Workers). */
@@ -205,14 +208,17 @@ export async function runCluster<O, S>(
   const states: WorkerState[] = [];
   for (let i = 0; i < n; i++) states.push({ index: i, stats: { ...ZERO }, read: 0 });
   const handlers: Array<(m: Msg) => void> = [];
+  let delivery: Delivery | undefined;
   const url = new URL("./worker.ts", import.meta.url).href;
   const spawn = (i: number, group: number): Promise<number> => {
     const w = new Worker(url, { type: "module" });
     pool.push(w);
     return new Promise((resolve, reject) => {
       handlers[i] = (m: Msg) => {
-        if (m.type === "joined") resolve(m.group);
-        else if (m.type === "failed") reject(new RingError(m.code ?? "EIO", m.message));
+        if (m.type === "joined") {
+          delivery ??= m.delivery;
+          resolve(m.group);
+        } else if (m.type === "failed") reject(new RingError(m.code ?? "EIO", m.message));
       };
       w.onmessage = (e: MessageEvent) => handlers[i](e.data);
       w.onerror = (e: ErrorEvent) => {
@@ -345,6 +351,7 @@ export async function runCluster<O, S>(
     total: total ?? (kind.create(ref.options).snapshot() as S),
     workers: states,
     error,
+    delivery,
   };
 }
 
@@ -399,5 +406,5 @@ export async function runCapture<O, S>(
   });
   stats();
   state.read = end.read;
-  return { ...end, startupMs, workers: [state] };
+  return { ...end, startupMs, workers: [state], delivery: r.delivery };
 }

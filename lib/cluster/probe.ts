@@ -23,7 +23,7 @@
 import type { FlowSnapshot, MeterOptions } from "../analysis/flow/meter.ts";
 import type { ProbeOptions, ProbeResult, ProbeStats } from "../analysis/flow/probe.ts";
 import { FlowExport } from "../sink/netflow/flow_export.ts";
-import type { RingOptions } from "../source/live/ring_base.ts";
+import type { Delivery, RingOptions } from "../source/live/ring_base.ts";
 import { type ClusterOptions, runCapture, sumStats, type WorkerState } from "./cluster.ts";
 
 const METERING = {
@@ -45,7 +45,7 @@ export async function runProbeWorkers(
   iface: string,
   ring: Omit<RingOptions, "fanout" | "paused">,
   o: ProbeWorkersOptions,
-): Promise<ProbeResult & { workers: WorkerState[] }> {
+): Promise<ProbeResult & { workers: WorkerState[]; delivery?: Delivery }> {
   const x = await FlowExport.open({ ...o, live: true });
   const meter: MeterOptions = {
     live: true,
@@ -92,5 +92,11 @@ export async function runProbeWorkers(
     throw e;
   }
   await x.close(Date.now());
-  return { ...stats(end.seconds), reason: end.reason, error: end.error, workers: end.workers };
+  return {
+    ...stats(end.seconds),
+    reason: end.reason,
+    error: end.error,
+    workers: end.workers,
+    delivery: end.delivery,
+  };
 }

@@ -70,7 +70,7 @@ async function open(m: OpenMessage): Promise<void> {
   try {
     analysis = (await loadAnalysisKind(m.module, m.export)).create(m.options);
     ring = await Ring.open(m.iface, { ...m.ring, paused: true });
-    post({ type: "joined", index, group: ring.fanoutGroup });
+    post({ type: "joined", index, group: ring.fanoutGroup, delivery: ring.delivery });
   } catch (e) {
     fail(e, "open");
     ring?.close();
