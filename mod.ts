@@ -98,7 +98,12 @@ export {
   type RotationOptions,
 } from "./lib/sink/pcap/mod.ts";
 export { TextSink } from "./lib/sink/text.ts";
-export { type ExportOptions, FlowExport } from "./lib/sink/netflow/flow_export.ts";
+export {
+  type CollectorMode,
+  type CollectorStats,
+  type ExportOptions,
+  FlowExport,
+} from "./lib/sink/netflow/flow_export.ts";
 export { createEncoder, parseCollector, UdpExporter } from "./lib/sink/netflow/exporter.ts";
 export type { FlowEncoder, NetflowVersion, SamplingInfo } from "./lib/sink/netflow/encoder.ts";
 export { V5Encoder } from "./lib/sink/netflow/v5.ts";

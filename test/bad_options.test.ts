@@ -65,6 +65,10 @@ test("bad options: the probe refuses bad collector addresses, versions and flow 
     [[...ok, "-e", "-1"], /-e -1: negative/],
     [[...ok, "--flow-delay", "soon"], /flow delay/],
     [[...ok, "-e", "5000"], /flow delay/],
+    [
+      [...ok, "--collector-mode", "broadcast"],
+      /--collector-mode must be copy or round-robin, got 'broadcast'/,
+    ],
   ];
   for (const [args, re] of cases) {
     const r = run("examples/nprobe.ts", ["-r", "/dev/null", ...args]);

@@ -3,7 +3,7 @@
  * flow`: nProbe's letters on top of the DESIGN.md capture flags, validated
  * into `ProbeOptions` (bad values are a one-line `UsageError`, exit 2).
  *
- *   -n HOST:PORT (repeatable)  -V 5|9|10  -t ACTIVE_S  -d IDLE_S  -e DELAY_MS  --max-flows N  -r FILE
+ *   -n HOST:PORT (repeatable)  --collector-mode copy|round-robin  -V 5|9|10  -t ACTIVE_S  -d IDLE_S  -e DELAY_MS  --max-flows N  -r FILE
  *
  * @module
  */
@@ -39,6 +39,7 @@ import type { ProbeOptions } from "../analysis/flow/probe.ts";
 export const PROBE_OPTION_NAMES: string[] = [
   "n",
   "collector",
+  "collectorMode",
   "V",
   "netflowVersion",
   "t",
@@ -68,6 +69,10 @@ export function addProbeOptions(cli: any): any {
     .option(
       "-n, --collector <host:port>",
       "Collector to export to (repeatable), e.g. 127.0.0.1:2055 or [::1]:4739",
+    )
+    .option(
+      "--collector-mode <mode>",
+      "With several -n: copy = every datagram to every collector (default); round-robin = datagrams shared out in turn, sequence numbers and templates per collector",
     )
     .option("-V, --netflow-version <v>", "5, 9 or 10 (IPFIX); default 9")
     .option("-t, --active-timeout <s>", "Export a flow that has lasted this long (default 60)")
@@ -133,11 +138,16 @@ export function parseProbe(
       `the probe needs --fanout hash (both directions of a flow in one worker); '${f.fanout}' splits flows between workers`,
     );
   }
+  const mode = o.collectorMode ?? "copy";
+  if (mode !== "copy" && mode !== "round-robin") {
+    throw new UsageError(`--collector-mode must be copy or round-robin, got '${mode}'`);
+  }
   const flowDelay = o.flowDelay ?? o.e;
   return {
     flags: f,
     options: {
       collectors: list,
+      collectorMode: mode,
       version: version as NetflowVersion,
       activeTimeout: positive("-t (active timeout)", o.activeTimeout ?? o.t, false, 86400 * 365),
       idleTimeout: positive("-d (idle timeout)", o.idleTimeout ?? o.d, false, 86400 * 365),
@@ -225,6 +235,7 @@ export async function runFlowTool(
       flows: res.exported,
       evicted: res.evicted,
       delivery,
+      collectors: res.collectors ?? [],
     };
     writeOut(JSON.stringify({ ...o, ...workers }) + "\n");
   }

@@ -65,6 +65,7 @@ export async function runProbeWorkers(
       sendErrors: s.errors + s.dropped,
       dropped,
       seconds,
+      collectors: x.collectorStats(),
     };
   };
   let end;

@@ -17,7 +17,12 @@ import type { FlowTable } from "./table.ts";
 import { type FlowCounters, FlowMeter, type MeterOptions } from "./meter.ts";
 import type { FlowEncoder } from "../../sink/netflow/encoder.ts";
 import type { UdpExporter } from "../../sink/netflow/exporter.ts";
-import { DEFAULT_FLOW_DELAY_MS, type ExportOptions, FlowExport } from "../../sink/netflow/flow_export.ts";
+import {
+  type CollectorStats,
+  DEFAULT_FLOW_DELAY_MS,
+  type ExportOptions,
+  FlowExport,
+} from "../../sink/netflow/flow_export.ts";
 
 export { DEFAULT_FLOW_DELAY_MS };
 /** A file source waits while more export datagrams than this are queued. */
@@ -51,6 +56,8 @@ export interface ProbeStats extends FlowCounters {
   dropped: number;
   /** Seconds since the start. */
   seconds: number;
+  /** Each collector's counters, in the order given (flows, datagrams, dropped, bytes). */
+  collectors?: CollectorStats[];
 }
 
 /**
@@ -160,6 +167,7 @@ export class FlowProbe {
       sendErrors: x.errors + x.dropped,
       dropped,
       seconds,
+      collectors: this.export.collectorStats(),
     };
   }
 }

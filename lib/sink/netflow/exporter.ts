@@ -3,7 +3,9 @@
  * (works the same under Bun and Deno), plus `createEncoder` to pick the
  * v5/v9/IPFIX encoder by version number.
  *
- * Every datagram goes to every collector, in order: each collector has a FIFO
+ * `send()` gives a datagram to every collector (`--collector-mode copy`);
+ * `sendTo(i, ...)` to collector i alone (round-robin: flow_export.ts keeps one
+ * encoder per collector). In order: each collector has a FIFO
  * with one send in flight (Deno's node:dgram may reorder concurrent sends, and
  * a collector must see templates before the data that uses them). `send()`
  * never blocks the packet loop; `close()` waits until every queued datagram
@@ -70,12 +72,35 @@ export interface ExporterStats {
   dropped: number;
 }
 
+/**
+ * One collector's counters (`UdpExporter.collectorStats()`, the probe's
+ * `--json` `collectors` array, the metrics endpoint). A datagram counts once
+ * it has left the socket; a failed send or one dropped from a full queue
+ * counts in `dropped` instead (errors reported by a socket and not by a send,
+ * e.g. a late ICMP, are only in `ExporterStats.errors`).
+ */
+export interface CollectorStats {
+  /** The collector as given, e.g. "127.0.0.1:2055" or "[::1]:4739". */
+  collector: string;
+  /** Flow records in the datagrams sent to it. */
+  flows: number;
+  /** Datagrams sent to it. */
+  datagrams: number;
+  /** Datagrams to it that failed to send (EAGAIN, ENOBUFS, ECONNREFUSED...) or found its queue full. */
+  dropped: number;
+  /** UDP payload bytes sent to it. */
+  bytes: number;
+}
+
 /** Stands in the queue for a datagram already handed to the socket. */
 const SENT = new Uint8Array(0);
 /** Most datagrams a paced collector may be sent back to back after a late timer. */
 const PACE_BURST = 8;
 
 interface Target {
+  stats: CollectorStats;
+  /** Flow records of each queued datagram (parallel to `queue`). */
+  records: number[];
   socket: dgram.Socket;
   host: string;
   port: number;
@@ -129,8 +154,14 @@ export class UdpExporter {
   static async open(collectors: readonly (string | Collector)[]): Promise<UdpExporter> {
     if (collectors.length === 0) throw new Error("no collector: give at least one -n HOST:PORT");
     const parsed = collectors.map((c) => typeof c === "string" ? parseCollector(c) : c);
-    const resolved: { host: string; port: number; family: 4 | 6 }[] = [];
-    for (const c of parsed) {
+    const resolved: { host: string; port: number; family: 4 | 6; name: string }[] = [];
+    for (const [i, c] of parsed.entries()) {
+      const given = collectors[i];
+      const name = typeof given === "string"
+        ? given
+        : c.host.includes(":")
+        ? `[${c.host}]:${c.port}`
+        : `${c.host}:${c.port}`;
       let host = c.host, fam = isIP(host);
       if (fam === 0) {
         try {
@@ -141,7 +172,7 @@ export class UdpExporter {
           throw new Error(`collector "${c.host}" does not resolve: use an IP address or a known host name`);
         }
       }
-      resolved.push({ host, port: c.port, family: fam === 6 ? 6 : 4 });
+      resolved.push({ host, port: c.port, family: fam === 6 ? 6 : 4, name });
     }
     const sockets = new Map<4 | 6, dgram.Socket>();
     const ex = new UdpExporter([], []);
@@ -157,6 +188,8 @@ export class UdpExporter {
         ex.sockets.push(s);
       }
       ex.targets.push({
+        stats: { collector: r.name, flows: 0, datagrams: 0, dropped: 0, bytes: 0 },
+        records: [],
         socket: s,
         host: r.host,
         port: r.port,
@@ -175,17 +208,51 @@ export class UdpExporter {
     return this.pending;
   }
 
-  /** Send one datagram to every collector (the buffer must not change afterwards). */
-  send(datagram: Uint8Array): void {
-    for (const t of this.targets) {
-      if (t.queue.length - t.head >= this.maxQueue) {
-        this.stats.dropped++;
-        continue;
-      }
-      this.pending++;
-      t.queue.push(datagram);
-      this.pump(t);
+  /** How many collectors. */
+  get collectors(): number {
+    return this.targets.length;
+  }
+
+  /**
+   * Each collector's counters, in the order given (copies, live during the run).
+   *
+   * @example
+   * ```ts
+   * import { UdpExporter } from "./exporter.ts";
+   * const ex = await UdpExporter.open(["127.0.0.1:2055"]);
+   * ex.collectorStats(); // [{ collector: "127.0.0.1:2055", flows: 0, datagrams: 0, dropped: 0, bytes: 0 }]
+   * await ex.close();
+   * ```
+   */
+  collectorStats(): CollectorStats[] {
+    return this.targets.map((t) => ({ ...t.stats }));
+  }
+
+  /**
+   * Send one datagram carrying `records` flow records to every collector
+   * (the buffer must not change afterwards).
+   */
+  send(datagram: Uint8Array, records = 0): void {
+    for (const t of this.targets) this.enqueue(t, datagram, records);
+  }
+
+  /** Send one datagram carrying `records` flow records to collector `index` alone. */
+  sendTo(index: number, datagram: Uint8Array, records = 0): void {
+    const t = this.targets[index];
+    if (!t) throw new RangeError(`no collector ${index}`);
+    this.enqueue(t, datagram, records);
+  }
+
+  private enqueue(t: Target, datagram: Uint8Array, records: number): void {
+    if (t.queue.length - t.head >= this.maxQueue) {
+      this.stats.dropped++;
+      t.stats.dropped++;
+      return;
     }
+    this.pending++;
+    t.queue.push(datagram);
+    t.records.push(records);
+    this.pump(t);
   }
 
   private pump(t: Target): void {
@@ -202,15 +269,17 @@ export class UdpExporter {
       }
       t.nextAt = Math.max(t.nextAt, now - this.delayMs * (PACE_BURST - 1)) + this.delayMs;
     }
-    const d = t.queue[t.head];
+    const d = t.queue[t.head], n = t.records[t.head];
     // let go of the datagram now (a long-lived probe sends a few a second:
     // kept until the queue is compacted, they added up to megabytes)
     t.queue[t.head++] = SENT;
     if (t.head === t.queue.length) {
       t.queue.length = 0;
+      t.records.length = 0;
       t.head = 0;
     } else if (t.head > 1024 && t.head * 2 > t.queue.length) {
       t.queue = t.queue.slice(t.head);
+      t.records = t.records.slice(t.head);
       t.head = 0;
     }
     t.busy = true;
@@ -218,10 +287,14 @@ export class UdpExporter {
       t.busy = false;
       if (err) {
         this.stats.errors++;
+        t.stats.dropped++;
         this.lastError = err.message;
       } else {
         this.stats.sent++;
         this.stats.bytes += d.length;
+        t.stats.datagrams++;
+        t.stats.bytes += d.length;
+        t.stats.flows += n;
       }
       this.pending--;
       this.pump(t);

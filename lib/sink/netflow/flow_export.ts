@@ -1,8 +1,11 @@
 /**
  * `FlowExport`: the NetFlow/IPFIX sink of the flow probe — expired flows in,
- * v5/v9/IPFIX datagrams out over UDP to every collector, paced. One per
+ * v5/v9/IPFIX datagrams out over UDP to the collectors, paced. One per
  * process: however many threads meter, each collector sees one sequence
- * space and one set of templates.
+ * space and one set of templates. `collectorMode` "copy" (default) sends
+ * every datagram to every collector; "round-robin" shares the datagrams out
+ * over them, each with its own encoder (sequence numbers, templates: see
+ * fleet.ts). `collectorStats()`: each collector's flows, datagrams, dropped, bytes.
  *
  * The encoder's uptime base ("boot") is the start of a live capture, or the
  * first IP packet of a file (so a file gives the same datagrams every run).
@@ -20,7 +23,10 @@
 import type { FlowRecord } from "../../analysis/flow/record.ts";
 import { type PackedRecords, RecordBatch } from "../../analysis/flow/record_batch.ts";
 import type { FlowEncoder, NetflowVersion, SamplingInfo } from "./encoder.ts";
-import { createEncoder, UdpExporter } from "./exporter.ts";
+import { type CollectorStats, createEncoder, UdpExporter } from "./exporter.ts";
+import { type CollectorMode, FleetEncoder } from "./fleet.ts";
+
+export type { CollectorMode, CollectorStats };
 
 /** Default pacing of export datagrams, ms between two to one collector (see `ExportOptions.flowDelay`). */
 export const DEFAULT_FLOW_DELAY_MS = 0.1;
@@ -43,6 +49,12 @@ export interface ExportOptions {
    * fast as they come).
    */
   flowDelay?: number;
+  /**
+   * "copy" (default): every datagram to every collector; "round-robin": each
+   * datagram to one collector in turn, sequence numbers and templates kept per
+   * collector (--collector-mode).
+   */
+  collectorMode?: CollectorMode;
 }
 
 /** Encoder + UDP exporter. */
@@ -57,11 +69,24 @@ export class FlowExport {
   private constructor(o: ExportOptions, exporter: UdpExporter) {
     this.exporter = exporter;
     exporter.delayMs = o.flowDelay ?? DEFAULT_FLOW_DELAY_MS;
-    this.encoder = createEncoder(o.version ?? 9, {
-      emit: (dg) => exporter.send(dg),
-      sampling: o.sampling,
-      sourceId: o.sourceId,
-    });
+    const make = (send: (dg: Uint8Array, records: number) => void): FlowEncoder => {
+      let sent = 0; // records in the datagrams emitted so far: the difference is this datagram's
+      const enc: FlowEncoder = createEncoder(o.version ?? 9, {
+        emit: (dg) => {
+          const n = enc.stats.records - sent;
+          sent = enc.stats.records;
+          send(dg, n);
+        },
+        sampling: o.sampling,
+        sourceId: o.sourceId,
+      });
+      return enc;
+    };
+    this.encoder = o.collectorMode === "round-robin" && exporter.collectors > 1
+      ? new FleetEncoder(
+        Array.from({ length: exporter.collectors }, (_, i) => make((dg, n) => exporter.sendTo(i, dg, n))),
+      )
+      : make((dg, n) => exporter.send(dg, n));
     // live: the exporter "boots" now, before any packet it will see; files: at their first packet
     if (o.live) this.boot(Date.now());
   }
@@ -74,6 +99,10 @@ export class FlowExport {
     const v = o.version ?? 9;
     if (v !== 5 && v !== 9 && v !== 10) {
       throw new Error(`unknown NetFlow version ${v}: use 5, 9 or 10 (IPFIX)`);
+    }
+    const mode = o.collectorMode ?? "copy";
+    if (mode !== "copy" && mode !== "round-robin") {
+      throw new Error(`unknown collector mode '${mode}': use copy or round-robin`);
     }
     const ex = await UdpExporter.open(o.collectors);
     try {
@@ -103,6 +132,11 @@ export class FlowExport {
   /** Once a second on a live capture: send the half-filled datagram. */
   tick(nowMs: number): void {
     this.encoder.flush(nowMs);
+  }
+
+  /** Each collector's counters (flows, datagrams, dropped, bytes), in the order given; live. */
+  collectorStats(): CollectorStats[] {
+    return this.exporter.collectorStats();
   }
 
   /** Lift the queue bound: at shutdown every flow left is exported, however many. */
