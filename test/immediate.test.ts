@@ -313,3 +313,24 @@ test("immediate CLI: block by default, --immediate on request, in every tool and
   const bad = runScript("examples/pcount.ts", [net.host, "--immediate=yes", "--duration", "0.1"]);
   assert.equal(bad.code, 2, "--immediate takes no value");
 });
+
+test("immediate: the C reader (cread --immediate) reads every frame of a TPACKET_V2 ring, as pcount does", async () => {
+  needNet();
+  using net = VethPair.create("imr");
+  const N = 5000;
+  const p = startProcess(join(ROOT, "libring", "build", "cread"), [
+    net.host,
+    "-c",
+    String(N),
+    "--immediate",
+    "-s",
+    "128",
+  ]);
+  await waitForPacketSocket(net.hostIndex);
+  net.send(N, { pps: 50_000 });
+  const r = await p.done;
+  assert.equal(r.code, 0, r.err);
+  const j = lastJson(r.out);
+  assert.equal(Number(j.packets) + Number(j.dropped), N);
+  assert.equal(j.read, j.packets, "every inserted frame read");
+});

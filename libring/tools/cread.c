@@ -2,11 +2,13 @@
  * cread — a minimal C reader on libring: the ceiling of ringcap's design,
  * used by the benchmarks next to pcount (same ring, same waits, no JS).
  *   cread IFACE [-c COUNT] [--duration S] [-s SNAPLEN] [--ring-mb N]
- *         [--wait busy|poll|adaptive] [--idle-exit MS] [--filter EXPR]
+ *         [--wait busy|poll|adaptive] [--idle-exit MS] [--filter EXPR] [--immediate]
  * Prints one JSON line: packets, dropped, filtered, bytes, seconds
  * (first to last packet read), wall (open to exit).
  * --idle-exit MS: stop once MS pass with nothing to read after the first
  * packet (drain measurements).
+ * --immediate: TPACKET_V2 frames (LR_F_IMMEDIATE), as pcount --immediate; frames
+ * are given back in batches of up to 64, and at once when the ring is empty.
  */
 #define _GNU_SOURCE
 #include <signal.h>
@@ -55,6 +57,7 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[a], "-s")) o.snaplen = (uint32_t)atoi(v), a++;
 		else if (!strcmp(argv[a], "--ring-mb")) o.ring_bytes = (uint64_t)atof(v) << 20, a++;
 		else if (!strcmp(argv[a], "--idle-exit")) idle_exit = atof(v) / 1000, a++;
+		else if (!strcmp(argv[a], "--immediate")) o.flags |= LR_F_IMMEDIATE;
 		else if (!strcmp(argv[a], "--wait")) {
 			o.wait_mode = !strcmp(v, "busy") ? LR_WAIT_BUSY
 				      : !strcmp(v, "adaptive") ? LR_WAIT_ADAPTIVE : LR_WAIT_POLL;
@@ -72,13 +75,53 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	nkeys = lr_layout_get(h, L, 128);
 	uint8_t *base = (uint8_t *)(uintptr_t)key("base");
-	if (key("kind") != 1) { fprintf(stderr, "cread: only TPACKET_V3 layout\n"); return 2; }
+	double t_end = duration > 0 ? t_open + duration : 0;
+	if (key("kind") == 3) { /* TPACKET_V2 frames */
+		uint64_t fsize = key("frame_size"), fcount = key("frame_count"), fpb = key("frames_per_block"),
+			 bs = key("block_size"), o_pst = key("pkt_status_off"), o_wl = key("pkt_wirelen_off");
+		uint32_t i = 0, held = 0, first = 0;
+		uint64_t seen = 0;
+		while (!stop && (!limit || packets < limit)) {
+			uint8_t *f = base + (i / fpb) * bs + (i % fpb) * fsize;
+			if (!(__atomic_load_n((uint32_t *)(f + o_pst), __ATOMIC_ACQUIRE) & 1)) {
+				for (; held; held--, first = (uint32_t)((first + 1) % fcount)) /* caught up */
+					__atomic_store_n((uint32_t *)(base + (first / fpb) * bs + (first % fpb) * fsize + o_pst),
+							 0, __ATOMIC_RELEASE);
+				if (packets != seen) {
+					seen = packets;
+					t_last = t_idle = now();
+				}
+				int rc = lr_wait(h, i, 100);
+				if (rc < 0) { fprintf(stderr, "cread: %s %s\n", lr_strerror(rc), lr_error()); return 1; }
+				double t = now();
+				if (t_end && t >= t_end) break;
+				if (rc == 0 && idle_exit > 0 && packets && t - t_idle >= idle_exit) break;
+				continue;
+			}
+			if (!t_first) t_first = now();
+			bytes += U32(f + o_wl);
+			packets++;
+			if (!held++) first = i;
+			i = (uint32_t)((i + 1) % fcount);
+			if (held == 64) /* batch hand-back */
+				for (; held; held--, first = (uint32_t)((first + 1) % fcount))
+					__atomic_store_n((uint32_t *)(base + (first / fpb) * bs + (first % fpb) * fsize + o_pst),
+							 0, __ATOMIC_RELEASE);
+			if (!(packets & 1023)) {
+				t_last = t_idle = now();
+				if (t_end && t_last >= t_end) break;
+			}
+		}
+		if (packets != seen)
+			t_last = now();
+		goto out;
+	}
+	if (key("kind") != 1) { fprintf(stderr, "cread: only TPACKET_V3 or V2 layouts\n"); return 2; }
 	uint64_t bsize = key("block_size"), bcount = key("block_count");
 	uint64_t o_st = key("blk_status_off"), o_num = key("blk_num_pkts_off"),
 		 o_first = key("blk_first_off"), o_next = key("pkt_next_off"),
 		 o_len = key("pkt_wirelen_off");
 	uint32_t blk = 0;
-	double t_end = duration > 0 ? t_open + duration : 0;
 
 	while (!stop && (!limit || packets < limit)) {
 		uint8_t *b = base + blk * bsize;
@@ -103,6 +146,7 @@ int main(int argc, char **argv)
 		t_last = t_idle = now();
 		if (t_end && t_last >= t_end) break;
 	}
+out:
 	lr_stats(h, st);
 	lr_close(h);
 	printf("{\"packets\":%llu,\"dropped\":%llu,\"filtered\":%llu,\"bytes\":%llu,"

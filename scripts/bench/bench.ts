@@ -12,7 +12,8 @@
  *            1 GiB ring, SIGCONT, time until it has read every frame and exited
  *   live     % captured at trafgen's max rate, 64/512/1500 B, plain and RPS setups
  *   cpu      CPU % of the reader per wait mode at a fixed moderate rate
- *   latency  kernel receive to user delivery of lone packets, per wait mode
+ *   latency  kernel receive to user delivery of lone packets, per wait mode and
+ *            delivery mode (block: TPACKET_V3; immediate: TPACKET_V2, --immediate)
  *   rate     % captured vs offered rate (the paper's Figure 1)
  *   scaling  pcount, topn and the probe with 2 workers vs 1 (--workers 2
  *            --fanout hash, same ring memory in total): drain reading rate
@@ -622,9 +623,12 @@ async function cpuModes(p: Plan, R: Results): Promise<void> {
 
 // ---------------------------------------------------------------- latency
 
+type Delivery = "block" | "immediate";
+
 interface LatencyRow {
   reader: string;
   wait: Wait;
+  delivery: Delivery;
   packets: number;
   medianUs: number;
   p99Us: number;
@@ -632,10 +636,11 @@ interface LatencyRow {
   samplesUs: number[];
 }
 
-function latencyArgv(reader: string, wait: Wait, count: number): string[] {
+function latencyArgv(reader: string, wait: Wait, count: number, delivery: Delivery): string[] {
   const script = join(ROOT, "scripts", "bench", "latency.ts");
-  const a = ["-i", RX_IF, "-c", String(count), "--wait", wait];
-  if (reader === "cread") return [join(BIN, "latread"), RX_IF, "-c", String(count), "--wait", wait];
+  const imm = delivery === "immediate" ? ["--immediate"] : [];
+  const a = ["-i", RX_IF, "-c", String(count), "--wait", wait, ...imm];
+  if (reader === "cread") return [join(BIN, "latread"), RX_IF, "-c", String(count), "--wait", wait, ...imm];
   if (reader === "pcount-bun") return [BUN, "run", script, ...a];
   return [DENO, "run", "-A", script, ...a];
 }
@@ -645,36 +650,39 @@ async function latency(p: Plan, R: Results): Promise<void> {
   const modes: Wait[] = ["poll", "adaptive", "busy"];
   const fake = { name: "lat", mmap: true } as Contender;
   for (const wait of modes) {
-    for (const reader of p.latency.readers) {
-      if (interrupted) return;
-      let proc: Proc | undefined;
-      try {
-        proc = await startCapture(fake, latencyArgv(reader, wait, p.latency.packets), false);
-        txframes(net, join(ROOT, "libring", "build", "txframes"), p.latency.packets, p.latency.pps);
-        if (!(await proc.until(() => proc!.exited, 5000))) await proc.stop("SIGINT");
-        await proc.done;
-        const j = JSON.parse(proc.stdout.trim().split("\n").pop() ?? "{}");
-        const xs: number[] = j.lat_us ?? [];
-        if (!xs.length) throw new Error(`no samples: ${proc.stderr.trim().slice(-300)}`);
+    for (const delivery of ["block", "immediate"] as Delivery[]) {
+      for (const reader of p.latency.readers) {
         if (interrupted) return;
-        const row: LatencyRow = {
-          reader,
-          wait,
-          packets: xs.length,
-          medianUs: +median(xs).toFixed(1),
-          p99Us: +quantile(xs, 0.99).toFixed(1),
-          maxUs: +Math.max(...xs).toFixed(1),
-          samplesUs: xs.map((x) => +x.toFixed(1)),
-        };
-        R.latency.push(row);
-        log(
-          `  latency ${wait.padEnd(8)} ${
-            reader.padEnd(12)
-          } median ${row.medianUs} us, p99 ${row.p99Us} us (${xs.length} packets)`,
-        );
-      } catch (e) {
-        fail(`  ! latency ${reader} ${wait}: ${(e as Error).message}`);
-        if (proc) await proc.stop("SIGKILL");
+        let proc: Proc | undefined;
+        try {
+          proc = await startCapture(fake, latencyArgv(reader, wait, p.latency.packets, delivery), false);
+          txframes(net, join(ROOT, "libring", "build", "txframes"), p.latency.packets, p.latency.pps);
+          if (!(await proc.until(() => proc!.exited, 5000))) await proc.stop("SIGINT");
+          await proc.done;
+          const j = JSON.parse(proc.stdout.trim().split("\n").pop() ?? "{}");
+          const xs: number[] = j.lat_us ?? [];
+          if (!xs.length) throw new Error(`no samples: ${proc.stderr.trim().slice(-300)}`);
+          if (interrupted) return;
+          const row: LatencyRow = {
+            reader,
+            wait,
+            delivery,
+            packets: xs.length,
+            medianUs: +median(xs).toFixed(1),
+            p99Us: +quantile(xs, 0.99).toFixed(1),
+            maxUs: +Math.max(...xs).toFixed(1),
+            samplesUs: xs.map((x) => +x.toFixed(1)),
+          };
+          R.latency.push(row);
+          log(
+            `  latency ${wait.padEnd(8)} ${delivery.padEnd(9)} ${
+              reader.padEnd(12)
+            } median ${row.medianUs} us, p99 ${row.p99Us} us (${xs.length} packets)`,
+          );
+        } catch (e) {
+          fail(`  ! latency ${reader} ${wait} ${delivery}: ${(e as Error).message}`);
+          if (proc) await proc.stop("SIGKILL");
+        }
       }
     }
   }
@@ -1253,10 +1261,12 @@ function table(R: Results): string {
   if (R.latency.length) {
     L.push("", "Lone-packet latency, kernel receive to user delivery (us, median / p99)");
     for (const wait of ["poll", "adaptive", "busy"]) {
-      const cells = R.latency.filter((r) => r.wait === wait).map((r) =>
-        pad(`${r.reader} ${num(r.medianUs, 0)} / ${num(r.p99Us, 0)}`, 30)
-      );
-      L.push(`  ${pad(wait, 10)}${cells.join("")}`);
+      for (const delivery of ["block", "immediate"]) {
+        const cells = R.latency.filter((r) => r.wait === wait && (r.delivery ?? "block") === delivery).map((
+          r,
+        ) => pad(`${r.reader} ${num(r.medianUs, 0)} / ${num(r.p99Us, 0)}`, 30));
+        if (cells.length) L.push(`  ${pad(wait, 10)}${pad(delivery, 11)}${cells.join("")}`);
+      }
     }
   }
   if (R.rate.length) {

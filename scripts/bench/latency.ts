@@ -4,7 +4,7 @@
  * the callback gets it minus the packet's kernel timestamp (taken when
  * AF_PACKET received it). Twin of src/latread.c (the C ceiling).
  *
- *   bun run scripts/bench/latency.ts -i IFACE -c COUNT [--wait busy|poll|adaptive]
+ *   bun run scripts/bench/latency.ts -i IFACE -c COUNT [--wait busy|poll|adaptive] [--immediate]
  *   deno run -A scripts/bench/latency.ts ...
  * Prints one JSON line: {"packets":N,"dropped":N,"lat_us":[...]}.
  *
@@ -24,6 +24,7 @@ const opt = (k: string, d: string) => {
 const iface = opt("-i", "lo");
 const count = Number(opt("-c", "100"));
 const wait = opt("--wait", "poll") as WaitMode;
+const immediate = args.includes("--immediate"); // TPACKET_V2 frames instead of V3 blocks
 
 /** realtime_ms = performance.now() + offset, from the edges of Date.now(). */
 function realtimeOffset(): number {
@@ -42,7 +43,7 @@ function realtimeOffset(): number {
 const offset = realtimeOffset();
 const lat = new Float64Array(count);
 let n = 0;
-const ring = await Ring.open(iface, { snaplen: 128, wait });
+const ring = await Ring.open(iface, { snaplen: 128, wait, immediate });
 await run(ring, (p) => {
   const nowUs = (performance.now() + offset) * 1000;
   if (n < count) lat[n++] = nowUs - (p.tsSec * 1e6 + p.tsNsec / 1e3);
@@ -53,6 +54,7 @@ console.log(
   JSON.stringify({
     packets: s.packets,
     dropped: s.dropped,
+    delivery: ring.delivery,
     lat_us: Array.from(lat.subarray(0, n), (x) => +x.toFixed(1)),
   }),
 );

@@ -2,7 +2,8 @@
  * latread — lone-packet latency of a C reader on libring (the ceiling for
  * scripts/bench/latency.ts): for each packet, CLOCK_REALTIME when the reader
  * gets it minus the packet's kernel timestamp (taken at AF_PACKET receive).
- *   latread IFACE -c COUNT [--wait busy|poll|adaptive] [--timeout-ms MS] [-s SNAP]
+ *   latread IFACE -c COUNT [--wait busy|poll|adaptive] [--timeout-ms MS] [-s SNAP] [--immediate]
+ * --immediate: TPACKET_V2 frames (LR_F_IMMEDIATE), each given back as soon as read.
  * Prints one JSON line: {"lat_us":[...], "packets":N, "dropped":N}.
  */
 #define _GNU_SOURCE
@@ -37,6 +38,7 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[a], "-c")) limit = (unsigned)atoi(v), a++;
 		else if (!strcmp(argv[a], "-s")) o.snaplen = (uint32_t)atoi(v), a++;
 		else if (!strcmp(argv[a], "--timeout-ms")) o.timeout_ms = (uint32_t)atoi(v), a++;
+		else if (!strcmp(argv[a], "--immediate")) o.flags |= LR_F_IMMEDIATE;
 		else if (!strcmp(argv[a], "--wait")) {
 			o.wait_mode = !strcmp(v, "busy") ? LR_WAIT_BUSY
 				      : !strcmp(v, "adaptive") ? LR_WAIT_ADAPTIVE : LR_WAIT_POLL;
@@ -55,6 +57,24 @@ int main(int argc, char **argv)
 		 o_next = key("pkt_next_off"), o_sec = key("pkt_sec_off"), o_nsec = key("pkt_nsec_off");
 	double *lat = calloc(limit, sizeof *lat);
 	uint32_t blk = 0;
+	if (key("kind") == 3) { /* TPACKET_V2 frames: one packet each, published as written */
+		uint64_t fsize = key("frame_size"), fcount = key("frame_count"), fpb = key("frames_per_block"),
+			 o_pst = key("pkt_status_off");
+		uint32_t i = 0;
+		while (!stop && n < limit) {
+			uint8_t *f = base + (i / fpb) * bsize + (i % fpb) * fsize;
+			if (!(__atomic_load_n((uint32_t *)(f + o_pst), __ATOMIC_ACQUIRE) & 1)) {
+				if (lr_wait(h, i, 100) < 0) return 1;
+				continue;
+			}
+			struct timespec t;
+			clock_gettime(CLOCK_REALTIME, &t);
+			lat[n++] = (double)(t.tv_sec - *(uint32_t *)(f + o_sec)) * 1e6 +
+				   ((double)t.tv_nsec - *(uint32_t *)(f + o_nsec)) / 1e3;
+			__atomic_store_n((uint32_t *)(f + o_pst), 0, __ATOMIC_RELEASE);
+			i = (uint32_t)((i + 1) % fcount);
+		}
+	}
 	while (!stop && n < limit) {
 		uint8_t *b = base + blk * bsize;
 		if (!(__atomic_load_n((uint32_t *)(b + o_st), __ATOMIC_ACQUIRE) & 1)) {
