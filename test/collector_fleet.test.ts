@@ -8,15 +8,18 @@
  * examples/nprobe.ts -r → two nfcapd: copy → each has every flow;
  * round-robin → the union has every flow exactly once, each nfdump decodes
  * every record, nfcapd logs no sequence error; the --json `collectors` array.
+ * Live: UDP in a namespace → nprobe.ts --workers 2 (one exporter in the main
+ * thread) → two nfcapd in round-robin: every flow exactly once, totals exact.
  * A bad --collector-mode is one line, exit 2.
  */
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { test } from "./harness.ts";
+import { skip, test } from "./harness.ts";
+import { netReason, runtimeArgv, VethPair, waitForPacketSocket } from "./net.ts";
 import { writeManyFlowsPcap } from "./fixtures/many_flows.ts";
 import { requireTools, sleep, sniffer, withNfcapd } from "./fixtures/nfcapd.ts";
 import { FlowRecord } from "../lib/analysis/flow/record.ts";
@@ -230,3 +233,110 @@ test("fleet: a bad --collector-mode is one line, exit 2", async () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+/** A sender run inside the namespace: `n` UDP datagrams of `size` payload bytes over `flows` source ports. */
+const SENDER = `
+import dgram from "node:dgram";
+const [n, flows, size] = process.argv.slice(2).map(Number);
+const socks = [];
+for (let f = 0; f < flows; f++) {
+  const s = dgram.createSocket("udp4");
+  await new Promise((r) => s.bind(20000 + f, "10.98.0.1", r));
+  socks.push(s);
+}
+const buf = new Uint8Array(size);
+for (let i = 0; i < n; i++) {
+  await new Promise((r, j) => socks[i % flows].send(buf, 9999, "10.98.0.2", (e) => e ? j(e) : r()));
+  if (i % 200 === 199) await new Promise((r) => setTimeout(r, 2));
+}
+for (const s of socks) s.close();
+`;
+
+test(
+  "fleet: live UDP in a namespace → nprobe.ts --workers 2 --collector-mode round-robin → two nfcapd: every flow once",
+  async () => {
+    const why = netReason();
+    if (why) skip(why);
+    requireTools("nfcapd", "nfdump");
+    const dir = mkdtempSync(join(tmpdir(), "ringcap-fleet-live-"));
+    try {
+      const sender = join(dir, "send.mjs");
+      writeFileSync(sender, SENDER);
+      using net = VethPair.create("nff");
+      const sh = (...a: string[]) => assert.equal(spawnSync("ip", a).status, 0, `ip ${a.join(" ")}`);
+      sh("-n", net.ns, "addr", "add", "10.98.0.1/24", "dev", net.peer);
+      sh(
+        "-n",
+        net.ns,
+        "neigh",
+        "add",
+        "10.98.0.2",
+        "lladdr",
+        "02:00:00:00:00:98",
+        "dev",
+        net.peer,
+        "nud",
+        "permanent",
+      );
+      const N = 3000, FLOWS = 100, SIZE = 100;
+      for (const version of [5, 9, 10]) {
+        let out = "", err = "", code: number | null = null;
+        const { ports, both } = await withTwoNfcapd(async (p1, p2) => {
+          const [exe, argv] = runtimeArgv(NPROBE, [
+            "-i",
+            net.host,
+            "--workers",
+            "2",
+            "-n",
+            `127.0.0.1:${p1}`,
+            "-n",
+            `127.0.0.1:${p2}`,
+            "--collector-mode",
+            "round-robin",
+            "-V",
+            String(version),
+            "--json",
+            "udp",
+          ]);
+          const p = spawn(exe, argv, { stdio: ["ignore", "pipe", "pipe"] });
+          p.stdout?.on("data", (b: Uint8Array) => out += new TextDecoder().decode(b));
+          p.stderr?.on("data", (b: Uint8Array) => err += new TextDecoder().decode(b));
+          const done = new Promise<void>((r) => p.on("close", (c: number | null) => (code = c, r())));
+          try {
+            await waitForPacketSocket(net.hostIndex, 10_000, 2);
+            await sleep(500); // the rings join paused and start together once all have joined
+            const [rt, rargv] = runtimeArgv(sender, [String(N), String(FLOWS), String(SIZE)]);
+            const s = spawnSync("ip", ["netns", "exec", net.ns, rt, ...rargv], {
+              encoding: "utf8",
+              timeout: 60_000,
+            });
+            assert.equal(s.status, 0, s.stderr);
+            await sleep(300);
+          } finally {
+            process.kill(p.pid!, "SIGINT"); // every active flow is exported on the way out
+            await done;
+          }
+        });
+        assert.equal(code, 0, err);
+        const json = JSON.parse(out.trim().split("\n").pop()!);
+        assert.equal(json.dropped, 0);
+        assert.equal(json.collectors.length, 2);
+        const all = [...both[0].flows, ...both[1].flows];
+        const ctx = `v${version}\n${both.map((b) => b.log + b.summary).join("\n")}\n${err}`;
+        const total = all.map((l) => Number(/pkts=(\d+)/.exec(l)![1])).reduce((a, b) => a + b, 0);
+        assert.equal(total, N, ctx);
+        assert.equal(all.length, FLOWS, ctx);
+        assert.equal(new Set(all).size, FLOWS, ctx);
+        for (const [k, c] of json.collectors.entries()) {
+          assert.equal(c.collector, `127.0.0.1:${ports[k]}`);
+          assert.equal(c.flows, both[k].flows.length, ctx);
+          assert.ok(c.flows > 0 && c.datagrams > 0 && c.dropped === 0, ctx);
+          assert.match(both[k].log, /Sequence Errors: 0/, ctx);
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+  120_000,
+);
