@@ -44,7 +44,14 @@ enum lr_backend {
 				  the environment RINGCAP_BACKEND=ring|packet forces */
 	LR_BACKEND_RING = 1,   /* the ringcap kernel module */
 	LR_BACKEND_PACKET = 2, /* AF_PACKET TPACKET_V3 */
+	LR_BACKEND_XDP = 3,    /* AF_XDP through libxdp (dlopen'ed); never chosen by
+				  auto: it steals the frames it captures */
 };
+
+/* struct lr_opts.xdp: the XDP attach mode */
+#define LR_XDP_AUTO    0u /* native where the driver has it, else generic */
+#define LR_XDP_GENERIC 1u /* XDP_FLAGS_SKB_MODE: any interface */
+#define LR_XDP_NATIVE  2u /* XDP_FLAGS_DRV_MODE only */
 
 /* lr_open() flags */
 #define LR_F_NO_PROMISC  0x1u /* do not put the interface in promiscuous mode */
@@ -78,7 +85,8 @@ struct lr_opts {
 	uint32_t flags;       /* LR_F_* */
 	uint32_t wait_mode;   /* enum lr_wait_mode */
 	uint32_t backend;     /* enum lr_backend */
-	uint32_t reserved;
+	uint32_t xdp;         /* backend xdp: LR_XDP_* mode (0 = native, else generic;
+				 RINGCAP_XDP_MODE=native|generic when 0) */
 };
 _Static_assert(sizeof(struct lr_opts) == 40, "lr_opts is ABI: lib/source/live/ffi.ts fills it by offset");
 

@@ -55,7 +55,18 @@
 	 * status_*, pkt_*_off except pkt_next_off, vlan_*_mask) */            \
 	X(frame_size)        /* bytes per frame (tpacket2_hdr + frame) */      \
 	X(frame_count)                                                        \
-	X(frames_per_block)  /* frame i: (i / fpb) * block_size + (i % fpb) * frame_size */
+	X(frames_per_block)  /* frame i: (i / fpb) * block_size + (i % fpb) * frame_size */ \
+	/* AF_XDP (backend_xdp.c): base/size = the UMEM; the RX and fill rings \
+	 * are mapped apart (their addresses and sizes here) */                \
+	X(xdp_mode)          /* 1 generic (skb), 2 native (driver) */          \
+	X(xdp_zerocopy)      /* 1 when the kernel bound in zero-copy mode */    \
+	X(xdp_chunk)         X(xdp_chunks)       X(xdp_queue)  X(xdp_queues)   \
+	X(xdp_rx_map)        X(xdp_rx_map_size)                               \
+	X(xdp_rx_prod_off)   X(xdp_rx_cons_off)  X(xdp_rx_desc_off)            \
+	X(xdp_desc_size)     X(xdp_desc_addr_off) X(xdp_desc_len_off)          \
+	X(xdp_fill_map)      X(xdp_fill_map_size)                             \
+	X(xdp_fill_prod_off) X(xdp_fill_cons_off) X(xdp_fill_desc_off)         \
+	X(xdp_ring_entries)  /* RX and fill ring entries (= chunks) */
 
 enum lr_layout_key_id {
 #define LR_KEY_ENUM(name) LRK_##name,
@@ -67,6 +78,7 @@ enum lr_layout_key_id {
 #define LR_KIND_TPACKET_V3 1
 #define LR_KIND_SLOTS 2
 #define LR_KIND_TPACKET_V2 3 /* immediate delivery on AF_PACKET */
+#define LR_KIND_XDP 4        /* AF_XDP UMEM + RX/fill rings (backend_xdp.c) */
 
 struct lr_handle;
 
@@ -108,6 +120,7 @@ struct lr_handle {
 
 extern const struct lr_backend_ops lri_packet_ops;
 extern const struct lr_backend_ops lri_ring_ops; /* backend_ring.c */
+extern const struct lr_backend_ops lri_xdp_ops;  /* backend_xdp.c */
 
 /* Unmap the ring and close the socket: the close op of both backends. */
 void lri_unmap_close(struct lr_handle *h);

@@ -114,8 +114,12 @@ static int validate(const struct lr_opts *in, struct lr_opts *o)
 		lri_set_error("unknown wait mode %u", o->wait_mode);
 		return -EINVAL;
 	}
-	if (o->backend > LR_BACKEND_PACKET) {
+	if (o->backend > LR_BACKEND_XDP) {
 		lri_set_error("unknown backend %u", o->backend);
+		return -EINVAL;
+	}
+	if (o->xdp > LR_XDP_NATIVE) {
+		lri_set_error("unknown xdp mode %u", o->xdp);
 		return -EINVAL;
 	}
 	if ((o->flags & LR_F_RX_ONLY) && (o->flags & LR_F_TX_ONLY)) {
@@ -142,8 +146,10 @@ static int choose_backend(uint32_t want, const struct lr_backend_ops **ops)
 			want = LR_BACKEND_RING;
 		else if (!strcmp(env, "packet"))
 			want = LR_BACKEND_PACKET;
+		else if (!strcmp(env, "xdp"))
+			want = LR_BACKEND_XDP;
 		else if (strcmp(env, "auto")) {
-			lri_set_error("RINGCAP_BACKEND=%s: use ring, packet or auto", env);
+			lri_set_error("RINGCAP_BACKEND=%s: use ring, packet, xdp or auto", env);
 			return -EINVAL;
 		}
 	}
@@ -154,7 +160,9 @@ static int choose_backend(uint32_t want, const struct lr_backend_ops **ops)
 	}
 	if (want == LR_BACKEND_AUTO)
 		want = have_ring ? LR_BACKEND_RING : LR_BACKEND_PACKET;
-	*ops = want == LR_BACKEND_RING ? &lri_ring_ops : &lri_packet_ops;
+	*ops = want == LR_BACKEND_RING ? &lri_ring_ops
+	       : want == LR_BACKEND_XDP ? &lri_xdp_ops
+					: &lri_packet_ops;
 	return (int)want;
 }
 
@@ -185,6 +193,19 @@ int lr_open(const char *dev, const struct lr_opts *opts, const char *filter)
 	if (o.flags & LR_F_STEAL && backend != LR_BACKEND_RING) {
 		lri_set_error("steal mode needs the ringcap kernel module");
 		return -EOPNOTSUPP;
+	}
+	if (backend == LR_BACKEND_XDP) {
+		/* AF_XDP: receive only; no in-kernel filter or sampling yet */
+		if (o.flags & LR_F_TX_ONLY) {
+			lri_set_error("the xdp backend captures received frames only");
+			return -EINVAL;
+		}
+		if ((filter && *filter) || o.sampling > 1) {
+			lri_set_error("the xdp backend has no filter or sampling yet: use "
+				      "RINGCAP_BACKEND=packet for them");
+			return -EOPNOTSUPP;
+		}
+		filter = NULL;
 	}
 	/* AF_PACKET samples (and, rx-only, drops outgoing frames) in the BPF
 	 * program; the module does both itself */

@@ -69,6 +69,7 @@ export const OPTS = {
   flags: 24,
   wait_mode: 28,
   backend: 32,
+  xdp: 36,
 } as const;
 
 /** What the rest of ringcap sees of libring. */

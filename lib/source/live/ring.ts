@@ -17,6 +17,7 @@
 import "./ring_v3.ts";
 import "./ring_v2.ts";
 import "./ring_slots.ts";
+import "./ring_xdp.ts";
 export {
   type Delivery,
   encodeOptions,

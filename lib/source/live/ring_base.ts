@@ -39,7 +39,7 @@ import { PacketBatch } from "../../batch.ts";
 /** How the reader waits when the ring is empty (the paper's three modes). */
 export type WaitMode = "poll" | "busy" | "adaptive";
 const WAIT_MODES: Record<WaitMode, number> = { poll: 0, busy: 1, adaptive: 2 };
-const BACKENDS = { auto: 0, ring: 1, packet: 2 } as const;
+const BACKENDS = { auto: 0, ring: 1, packet: 2, xdp: 3 } as const;
 
 /**
  * How a fanout group spreads frames over its members: "hash" (default) the
@@ -95,8 +95,10 @@ export interface RingOptions {
   direction?: "both" | "in" | "out";
   /** Module only: captured packets do not reach the host stack. */
   steal?: boolean;
-  /** Force a backend; default "auto" (or $RINGCAP_BACKEND). */
-  backend?: "auto" | "ring" | "packet";
+  /** Force a backend; default "auto" (or $RINGCAP_BACKEND); "auto" never picks "xdp" (AF_XDP steals the frames it captures). */
+  backend?: "auto" | "ring" | "packet" | "xdp";
+  /** Backend "xdp": attach mode "native" (driver) or "generic" (any interface); default: native where the driver has it, else generic (or $RINGCAP_XDP_MODE). */
+  xdpMode?: "auto" | "native" | "generic";
   /** Join a fanout group after opening (AF_PACKET; on the ringcap module a cluster: hash or lb only, else EINVAL). */
   fanout?: FanoutOptions;
   /**
@@ -205,9 +207,14 @@ export function encodeOptions(o: RingOptions): Uint8Array {
   dv.setUint32(OPTS.wait_mode, WAIT_MODES[wait], true);
   const backend = o.backend ?? "auto";
   if (!(backend in BACKENDS)) {
-    throw new RingError("EINVAL", `backend must be auto, ring or packet, got ${String(backend)}`);
+    throw new RingError("EINVAL", `backend must be auto, ring, packet or xdp, got ${String(backend)}`);
   }
   dv.setUint32(OPTS.backend, BACKENDS[backend], true);
+  const xdpMode = o.xdpMode ?? "auto";
+  if (xdpMode !== "auto" && xdpMode !== "native" && xdpMode !== "generic") {
+    throw new RingError("EINVAL", `xdpMode must be auto, native or generic, got ${String(xdpMode)}`);
+  }
+  dv.setUint32(OPTS.xdp, xdpMode === "generic" ? 1 : xdpMode === "native" ? 2 : 0, true);
   const dir = o.direction ?? "both";
   if (dir !== "both" && dir !== "in" && dir !== "out") {
     throw new RingError("EINVAL", `direction must be both, in or out, got ${String(dir)}`);
@@ -247,8 +254,8 @@ const safetyNet = new FinalizationRegistry<{ lib: Native; handle: number }>((h) 
 export abstract class Ring implements PacketSource, Disposable, AsyncIterable<PacketBatch> {
   /** The interface name. */
   readonly iface: string;
-  /** "packet" (AF_PACKET TPACKET_V3) or "ring" (the ringcap module). */
-  readonly backend: "packet" | "ring";
+  /** "packet" (AF_PACKET TPACKET_V3), "ring" (the ringcap module) or "xdp" (AF_XDP). */
+  readonly backend: "packet" | "ring" | "xdp";
   /** Layout values by name, as libring describes them. */
   readonly layout: Readonly<Record<string, number>>;
   /** Sum of wire lengths of the packets read so far. */
@@ -328,7 +335,8 @@ export abstract class Ring implements PacketSource, Disposable, AsyncIterable<Pa
     this.lib = m.lib;
     this.handle = m.handle;
     this.layout = m.layout;
-    this.backend = m.lib.backend(m.handle) === 1 ? "ring" : "packet";
+    const b = m.lib.backend(m.handle);
+    this.backend = b === 1 ? "ring" : b === 3 ? "xdp" : "packet";
     safetyNet.register(this, { lib: m.lib, handle: m.handle }, this.#token);
   }
 

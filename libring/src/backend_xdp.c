@@ -1,0 +1,414 @@
+/*
+ * backend_xdp.c — AF_XDP capture (libring backend "xdp", LR_BACKEND_XDP).
+ *
+ * One AF_XDP socket bound to one receive queue of the interface, with a UMEM
+ * of fixed 4096-byte chunks, a fill ring and an RX ring, each mapped once.
+ * libxdp (Debian libxdp1) creates the UMEM and socket and attaches its
+ * default redirect program through its dispatcher (so it coexists with
+ * other XDP programs); it is loaded with dlopen at the first xdp open, so
+ * libring builds and runs without it and the backend then says, in one
+ * line, what to install.
+ *
+ * Mode: native (XDP_FLAGS_DRV_MODE) where the driver has it, else generic
+ * (XDP_FLAGS_SKB_MODE); lr_opts.xdp (or, when it is 0, the environment
+ * RINGCAP_XDP_MODE=native|generic) forces one. The
+ * kernel binds zero-copy where the driver supports it, else copy mode. The
+ * mode obtained is in the layout (xdp_mode: 1 generic, 2 native; xdp_zerocopy).
+ *
+ * The reader (lib/source/live/ring_xdp.ts) reads RX descriptors in place,
+ * hands chunks back to the fill ring in batches, and moves the consumer and
+ * producer words itself: no FFI call per packet. At open every chunk is put
+ * on the fill ring, whose size equals the chunk count, so it never overflows.
+ *
+ * Counters: packets = descriptors the kernel produced on the RX ring (its
+ * producer word, a free-running u32, followed across calls); dropped =
+ * XDP_STATISTICS rx_dropped + rx_ring_full (fill-ring-empty events are inside
+ * rx_dropped in copy mode: not added again).
+ *
+ * Semantics: a frame redirected to the socket is taken from the kernel's
+ * stack (the paper's steal mode), so this backend is for dedicated capture
+ * interfaces; receive only.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <linux/ethtool.h>
+#include <linux/if_link.h>
+#include <linux/if_packet.h>
+#include <linux/if_xdp.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#ifndef SOL_XDP
+#define SOL_XDP 283
+#endif
+
+#define XDP_CHUNK 4096u
+
+/* libxdp 1.x xsk.h (DEFINE_XSK_RING, xsk_umem_config, xsk_socket_config):
+ * mirrored here so libring builds without libxdp-dev. */
+struct lri_xsk_ring {
+	uint32_t cached_prod, cached_cons, mask, size;
+	uint32_t *producer, *consumer;
+	void *ring;
+	uint32_t *flags;
+};
+struct lri_xsk_umem_config {
+	uint32_t fill_size, comp_size, frame_size, frame_headroom, flags;
+};
+struct lri_xsk_socket_config {
+	uint32_t rx_size, tx_size, libxdp_flags, xdp_flags;
+	uint16_t bind_flags;
+};
+
+static struct {
+	int loaded; /* 0 not tried, 1 ok, -1 missing */
+	char why[256];
+	int (*umem_create)(void **umem, void *area, uint64_t size, struct lri_xsk_ring *fill,
+			   struct lri_xsk_ring *comp, const struct lri_xsk_umem_config *cfg);
+	int (*umem_delete)(void *umem);
+	int (*socket_create)(void **xsk, const char *ifname, uint32_t queue, void *umem,
+			     struct lri_xsk_ring *rx, struct lri_xsk_ring *tx,
+			     const struct lri_xsk_socket_config *cfg);
+	void (*socket_delete)(void *xsk);
+	int (*socket_fd)(const void *xsk);
+	void *(*set_print)(void *fn);
+} X;
+
+static int quiet_print(int level, const char *fmt, va_list ap)
+{
+	(void)level;
+	(void)fmt;
+	(void)ap;
+	return 0;
+}
+
+static int load_libxdp(void)
+{
+	void *dl;
+	if (X.loaded)
+		return X.loaded;
+	dl = dlopen("libxdp.so.1", RTLD_NOW | RTLD_LOCAL);
+	if (!dl) {
+		snprintf(X.why, sizeof(X.why),
+			 "the xdp backend needs libxdp at run time (apt-get install libxdp1 libbpf1): %s",
+			 dlerror());
+		X.loaded = -1;
+		return -1;
+	}
+	*(void **)&X.umem_create = dlsym(dl, "xsk_umem__create");
+	*(void **)&X.umem_delete = dlsym(dl, "xsk_umem__delete");
+	*(void **)&X.socket_create = dlsym(dl, "xsk_socket__create");
+	*(void **)&X.socket_delete = dlsym(dl, "xsk_socket__delete");
+	*(void **)&X.socket_fd = dlsym(dl, "xsk_socket__fd");
+	*(void **)&X.set_print = dlsym(dl, "libxdp_set_print");
+	if (!X.umem_create || !X.umem_delete || !X.socket_create || !X.socket_delete ||
+	    !X.socket_fd) {
+		snprintf(X.why, sizeof(X.why),
+			 "the xdp backend needs libxdp >= 1.2 (this libxdp.so.1 lacks the xsk_* API)");
+		X.loaded = -1;
+		return -1;
+	}
+	if (X.set_print)
+		X.set_print((void *)quiet_print); /* errors are reported as one line, by us */
+	{
+		/* libxdp's libbpf (loaded with it): silence its stderr messages too */
+		void *bpf = dlopen("libbpf.so.1", RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD);
+		void *(*bpf_print)(void *) = NULL;
+		if (bpf)
+			*(void **)&bpf_print = dlsym(bpf, "libbpf_set_print");
+		if (bpf_print)
+			bpf_print((void *)quiet_print);
+	}
+	X.loaded = 1;
+	return 1;
+}
+
+struct xdp_priv {
+	void *umem, *xsk;
+	struct lri_xsk_ring fill, comp, rx;
+	void *area;
+	size_t area_len;
+	int promisc_fd;
+	uint32_t last_prod; /* RX producer at the last stats call */
+	struct xdp_mmap_offsets off;
+};
+
+/* Receive queues of dev (ETHTOOL_GCHANNELS rx + combined), 1 if unknown. */
+static unsigned rx_queues(const char *dev)
+{
+	struct ethtool_channels ch = {.cmd = ETHTOOL_GCHANNELS};
+	struct ifreq ifr = {0};
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	unsigned n = 1;
+	if (fd < 0)
+		return 1;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", dev);
+	ifr.ifr_data = (void *)&ch;
+	if (!ioctl(fd, SIOCETHTOOL, &ifr) && ch.rx_count + ch.combined_count > 0)
+		n = ch.rx_count + ch.combined_count;
+	close(fd);
+	return n;
+}
+
+/* The mapping of a ring: libxdp keeps pointers into it; we need its start. */
+static uint64_t ring_map(const struct lri_xsk_ring *r, uint64_t desc_off)
+{
+	return (uint64_t)(uintptr_t)r->ring - desc_off;
+}
+
+static void xdp_close(struct lr_handle *h)
+{
+	struct xdp_priv *p = h->priv;
+	if (!p)
+		return;
+	if (p->xsk)
+		X.socket_delete(p->xsk); /* detaches libxdp's program with its last socket */
+	if (p->umem)
+		X.umem_delete(p->umem);
+	if (p->area)
+		munmap(p->area, p->area_len);
+	if (p->promisc_fd >= 0)
+		close(p->promisc_fd);
+	free(p);
+	h->priv = NULL;
+	h->map = NULL;
+	h->fd = -1;
+}
+
+static int open_error(int err, const char *dev, const char *mode)
+{
+	switch (err) {
+	case EPERM:
+	case EACCES:
+		lri_set_error("%s: AF_XDP needs CAP_NET_ADMIN, CAP_BPF and CAP_PERFMON (loading and "
+			      "attaching the XDP program) and CAP_NET_RAW (the socket): run as root",
+			      dev);
+		return -EPERM;
+	case ENOMEM:
+	case ENOBUFS:
+		lri_set_error("%s: cannot pin the UMEM: raise the memlock limit (ulimit -l, "
+			      "LimitMEMLOCK=) or grant CAP_IPC_LOCK, or use a smaller --ring-mb",
+			      dev);
+		return -ENOMEM;
+	case EBUSY:
+	case EEXIST:
+		lri_set_error("%s: another XDP program, not loaded through libxdp's dispatcher, is "
+			      "attached (see `xdp-loader status %s`; detach it first)",
+			      dev, dev);
+		return -EBUSY;
+	case EOPNOTSUPP:
+		lri_set_error("%s: the driver has no %s XDP support (RINGCAP_XDP_MODE=generic "
+			      "works on any interface)",
+			      dev, mode);
+		return -EOPNOTSUPP;
+	default:
+		lri_set_error("%s: AF_XDP socket in %s mode: %s", dev, mode, strerror(err));
+		return -err;
+	}
+}
+
+static int xdp_open(struct lr_handle *h, const char *dev, int ifindex, const struct lr_opts *o,
+		    const struct sock_fprog *prog)
+{
+	struct lri_xsk_umem_config ucfg = {0};
+	struct lri_xsk_socket_config scfg = {0};
+	struct xdp_options xo = {0};
+	struct xdp_priv *p;
+	const char *env = getenv("RINGCAP_XDP_MODE");
+	int modes[2] = {XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE}, nmodes = 2, err = 0;
+	uint64_t frames;
+	unsigned nq;
+	socklen_t len;
+	uint32_t *fq;
+
+	(void)prog;
+	(void)ifindex;
+	if (load_libxdp() < 0) {
+		lri_set_error("%s", X.why);
+		return -EPROTONOSUPPORT;
+	}
+	if (o->xdp == LR_XDP_NATIVE) {
+		nmodes = 1;
+	} else if (o->xdp == LR_XDP_GENERIC) {
+		modes[0] = XDP_FLAGS_SKB_MODE;
+		nmodes = 1;
+	} else if (env && *env) {
+		if (!strcmp(env, "native")) {
+			nmodes = 1;
+		} else if (!strcmp(env, "generic")) {
+			modes[0] = XDP_FLAGS_SKB_MODE;
+			nmodes = 1;
+		} else {
+			lri_set_error("RINGCAP_XDP_MODE=%s: use native or generic (or unset it)", env);
+			return -EINVAL;
+		}
+	}
+	nq = rx_queues(dev);
+	if (nq > 1) {
+		lri_set_error("%s has %u receive queues; this version of the xdp backend binds queue 0 "
+			      "only and the others' frames would go unseen: set one queue "
+			      "(ethtool -L %s combined 1) or use RINGCAP_BACKEND=packet",
+			      dev, nq, dev);
+		return -EOPNOTSUPP;
+	}
+	frames = o->ring_bytes / XDP_CHUNK;
+	if (frames < 64) {
+		lri_set_error("the xdp backend needs at least 64 chunks of %u bytes (--ring-mb >= 0.25)",
+			      XDP_CHUNK);
+		return -EINVAL;
+	}
+	while (frames & (frames - 1))
+		frames &= frames - 1; /* ring sizes are powers of two */
+
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->promisc_fd = -1;
+	h->priv = p;
+	p->area_len = frames * XDP_CHUNK;
+	p->area = mmap(NULL, p->area_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p->area == MAP_FAILED) {
+		p->area = NULL;
+		lri_set_error("cannot allocate a %zu-byte UMEM: use a smaller --ring-mb", p->area_len);
+		err = -ENOMEM;
+		goto fail;
+	}
+	ucfg.fill_size = (uint32_t)frames;
+	ucfg.comp_size = 64;
+	ucfg.frame_size = XDP_CHUNK;
+	ucfg.frame_headroom = 0;
+	err = X.umem_create(&p->umem, p->area, p->area_len, &p->fill, &p->comp, &ucfg);
+	if (err) {
+		p->umem = NULL;
+		err = open_error(-err, dev, "any");
+		goto fail;
+	}
+	/* every chunk goes to the kernel now; the reader returns them as it reads */
+	fq = p->fill.ring;
+	for (uint64_t i = 0; i < frames; i++)
+		((uint64_t *)(void *)fq)[i] = i * XDP_CHUNK;
+	__atomic_store_n(p->fill.producer, (uint32_t)frames, __ATOMIC_RELEASE);
+
+	if (!getenv("LIBXDP_BPFFS_AUTOMOUNT"))
+		setenv("LIBXDP_BPFFS_AUTOMOUNT", "1", 0); /* these machines have no bpffs mounted */
+	scfg.rx_size = (uint32_t)frames;
+	scfg.tx_size = 0;
+	for (int m = 0; m < nmodes; m++) {
+		scfg.xdp_flags = (uint32_t)modes[m];
+		scfg.bind_flags = 0; /* the kernel picks zero-copy where the driver has it */
+		err = X.socket_create(&p->xsk, dev, 0, p->umem, &p->rx, NULL, &scfg);
+		if (!err) {
+			h->layout[LRK_xdp_mode] = modes[m] == XDP_FLAGS_DRV_MODE ? 2 : 1;
+			break;
+		}
+		p->xsk = NULL;
+		if (m + 1 == nmodes) {
+			err = open_error(-err, dev, modes[m] == XDP_FLAGS_DRV_MODE ? "native" : "generic");
+			goto fail;
+		}
+	}
+	h->fd = X.socket_fd(p->xsk);
+	len = sizeof(p->off);
+	if (getsockopt(h->fd, SOL_XDP, XDP_MMAP_OFFSETS, &p->off, &len)) {
+		err = -errno;
+		lri_set_error("%s: XDP_MMAP_OFFSETS: %s", dev, strerror(errno));
+		goto fail;
+	}
+	len = sizeof(xo);
+	if (!getsockopt(h->fd, SOL_XDP, XDP_OPTIONS, &xo, &len))
+		h->layout[LRK_xdp_zerocopy] = !!(xo.flags & XDP_OPTIONS_ZEROCOPY);
+
+	if (!(o->flags & LR_F_NO_PROMISC)) {
+		struct packet_mreq mr = {.mr_ifindex = ifindex, .mr_type = PACKET_MR_PROMISC};
+		/* protocol 0: this socket receives nothing; its membership holds
+		 * promiscuous mode until close, as on the other backends */
+		p->promisc_fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+		if (p->promisc_fd < 0 ||
+		    setsockopt(p->promisc_fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof(mr))) {
+			err = -errno;
+			lri_set_error("%s: promiscuous mode: %s", dev, strerror(errno));
+			goto fail;
+		}
+	}
+
+	h->map = p->area;
+	h->map_len = p->area_len;
+	h->layout[LRK_kind] = LR_KIND_XDP;
+	h->layout[LRK_base] = (uint64_t)(uintptr_t)p->area;
+	h->layout[LRK_size] = p->area_len;
+	h->layout[LRK_ifindex] = (uint64_t)ifindex;
+	h->layout[LRK_snaplen] = o->snaplen;
+	h->layout[LRK_xdp_chunk] = XDP_CHUNK;
+	h->layout[LRK_xdp_chunks] = frames;
+	h->layout[LRK_xdp_queue] = 0;
+	h->layout[LRK_xdp_queues] = nq;
+	h->layout[LRK_xdp_rx_map] = ring_map(&p->rx, p->off.rx.desc);
+	h->layout[LRK_xdp_rx_map_size] = p->off.rx.desc + frames * sizeof(struct xdp_desc);
+	h->layout[LRK_xdp_rx_prod_off] = p->off.rx.producer;
+	h->layout[LRK_xdp_rx_cons_off] = p->off.rx.consumer;
+	h->layout[LRK_xdp_rx_desc_off] = p->off.rx.desc;
+	h->layout[LRK_xdp_desc_size] = sizeof(struct xdp_desc);
+	h->layout[LRK_xdp_desc_addr_off] = offsetof(struct xdp_desc, addr);
+	h->layout[LRK_xdp_desc_len_off] = offsetof(struct xdp_desc, len);
+	h->layout[LRK_xdp_fill_map] = ring_map(&p->fill, p->off.fr.desc);
+	h->layout[LRK_xdp_fill_map_size] = p->off.fr.desc + frames * sizeof(uint64_t);
+	h->layout[LRK_xdp_fill_prod_off] = p->off.fr.producer;
+	h->layout[LRK_xdp_fill_cons_off] = p->off.fr.consumer;
+	h->layout[LRK_xdp_fill_desc_off] = p->off.fr.desc;
+	h->layout[LRK_xdp_ring_entries] = frames;
+	p->last_prod = 0;
+	return 0;
+fail:
+	xdp_close(h);
+	return err;
+}
+
+static int xdp_ready(struct lr_handle *h, uint32_t cursor)
+{
+	struct xdp_priv *p = h->priv;
+	return __atomic_load_n(p->rx.producer, __ATOMIC_ACQUIRE) != cursor;
+}
+
+static int xdp_stats(struct lr_handle *h)
+{
+	struct xdp_priv *p = h->priv;
+	struct xdp_statistics st = {0};
+	socklen_t len = sizeof(st);
+	uint32_t prod = __atomic_load_n(p->rx.producer, __ATOMIC_ACQUIRE);
+
+	h->totals[0] += (uint32_t)(prod - p->last_prod);
+	p->last_prod = prod;
+	if (getsockopt(h->fd, SOL_XDP, XDP_STATISTICS, &st, &len))
+		return -errno;
+	h->totals[1] = st.rx_dropped + st.rx_ring_full;
+	h->totals[3] = h->totals[0] + h->totals[1];
+	return 0;
+}
+
+static int xdp_start(struct lr_handle *h, const struct sock_fprog *prog)
+{
+	(void)h;
+	(void)prog;
+	return 0;
+}
+
+const struct lr_backend_ops lri_xdp_ops = {
+	.name = "xdp",
+	.open = xdp_open,
+	.ready = xdp_ready,
+	.stats = xdp_stats,
+	.start = xdp_start,
+	.fanout = NULL,
+	.close = xdp_close,
+};
