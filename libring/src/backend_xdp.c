@@ -31,20 +31,26 @@
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <errno.h>
+#include <linux/capability.h>
 #include <linux/ethtool.h>
 #include <linux/if_link.h>
 #include <linux/if_packet.h>
+#include <linux/bpf.h>
 #include <linux/if_xdp.h>
 #include <linux/sockios.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -83,6 +89,11 @@ static struct {
 	void (*socket_delete)(void *xsk);
 	int (*socket_fd)(const void *xsk);
 	void *(*set_print)(void *fn);
+	/* libbpf (libxdp's dependency): stale program cleanup */
+	int (*query_id)(int ifindex, int flags, uint32_t *id);
+	int (*detach)(int ifindex, uint32_t flags, const void *opts);
+	int (*prog_fd_by_id)(uint32_t id);
+	int (*obj_info)(int fd, void *info, uint32_t *len);
 } X;
 
 static int quiet_print(int level, const char *fmt, va_list ap)
@@ -129,6 +140,12 @@ static int load_libxdp(void)
 			*(void **)&bpf_print = dlsym(bpf, "libbpf_set_print");
 		if (bpf_print)
 			bpf_print((void *)quiet_print);
+		if (bpf) {
+			*(void **)&X.query_id = dlsym(bpf, "bpf_xdp_query_id");
+			*(void **)&X.detach = dlsym(bpf, "bpf_xdp_detach");
+			*(void **)&X.prog_fd_by_id = dlsym(bpf, "bpf_prog_get_fd_by_id");
+			*(void **)&X.obj_info = dlsym(bpf, "bpf_obj_get_info_by_fd");
+		}
 	}
 	X.loaded = 1;
 	return 1;
@@ -136,6 +153,7 @@ static int load_libxdp(void)
 
 struct xdp_priv {
 	void *umem, *xsk;
+	int lock_fd; /* shared flock on the interface's lock file while capturing */
 	struct lri_xsk_ring fill, comp, rx;
 	void *area;
 	size_t area_len;
@@ -143,6 +161,97 @@ struct xdp_priv {
 	uint32_t last_prod; /* RX producer at the last stats call */
 	struct xdp_mmap_offsets off;
 };
+
+static int has_cap(const struct __user_cap_data_struct d[2], int cap)
+{
+	return !!(d[cap / 32].effective & (1u << (cap % 32)));
+}
+
+/* Name every capability the xdp backend lacks, before anything is loaded;
+ * and the memlock limit the UMEM must fit (without CAP_IPC_LOCK). */
+static int check_privileges(size_t umem_bytes)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+	struct __user_cap_data_struct d[2] = {{0}};
+	char missing[256] = "";
+	struct rlimit rl;
+
+	if (syscall(SYS_capget, &hdr, d))
+		return 0; /* unknown: let the kernel say */
+	if (!has_cap(d, CAP_NET_RAW))
+		strcat(missing, ", CAP_NET_RAW (the AF_XDP socket)");
+	if (!has_cap(d, CAP_NET_ADMIN))
+		strcat(missing, ", CAP_NET_ADMIN (attaching the XDP program)");
+	if (!has_cap(d, CAP_BPF) && !has_cap(d, CAP_SYS_ADMIN))
+		strcat(missing, ", CAP_BPF (loading the XDP program and its map)");
+	if (!has_cap(d, CAP_PERFMON) && !has_cap(d, CAP_SYS_ADMIN))
+		strcat(missing, ", CAP_PERFMON (libxdp's dispatcher program type)");
+	if (missing[0]) {
+		lri_set_error("the xdp backend needs %s: run as root or grant them "
+			      "(AmbientCapabilities=, setcap)",
+			      missing + 2);
+		return -EPERM;
+	}
+	if (!has_cap(d, CAP_IPC_LOCK) && !getrlimit(RLIMIT_MEMLOCK, &rl) &&
+	    rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < umem_bytes) {
+		lri_set_error("the %zu-byte UMEM exceeds the memlock limit of %llu bytes: raise it "
+			      "(ulimit -l, LimitMEMLOCK=), grant CAP_IPC_LOCK, or use a smaller --ring-mb",
+			      umem_bytes, (unsigned long long)rl.rlim_cur);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * Stale programs. Without libxdp's dispatcher (where the kernel refuses its
+ * freplace programs, as on these machines) libxdp attaches its redirect
+ * program xsk_def_prog alone, pins nothing, and a capture killed by SIGKILL
+ * leaves it attached. Every xdp capture holds a shared flock on a lock file
+ * of its interface (network namespace inode + ifindex) for its lifetime; a
+ * capture that gets the lock exclusively at open or close is the only one
+ * on the interface, so an xsk_def_prog still attached then is stale (or
+ * ours, at close) and is detached.
+ */
+static int lock_open(int ifindex)
+{
+	char path[128];
+	struct stat ns;
+	int fd;
+
+	if (stat("/proc/self/ns/net", &ns))
+		ns.st_ino = 0;
+	mkdir("/run/ringcap", 0755);
+	snprintf(path, sizeof(path), "/run/ringcap/xdp-%llu-%d.lock", (unsigned long long)ns.st_ino,
+		 ifindex);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(path, sizeof(path), "/tmp/ringcap-xdp-%llu-%d.lock",
+			 (unsigned long long)ns.st_ino, ifindex);
+		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	}
+	return fd;
+}
+
+/* Detach libxdp's xsk_def_prog from ifindex (both modes) if attached. */
+static void detach_xsk_prog(int ifindex)
+{
+	static const uint32_t modes[2] = {XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE};
+	if (!X.query_id || !X.detach || !X.prog_fd_by_id || !X.obj_info)
+		return;
+	for (int m = 0; m < 2; m++) {
+		struct bpf_prog_info info = {0};
+		uint32_t id = 0, len = sizeof(info);
+		int fd;
+		if (X.query_id(ifindex, (int)modes[m], &id) || !id)
+			continue;
+		fd = X.prog_fd_by_id(id);
+		if (fd < 0)
+			continue;
+		if (!X.obj_info(fd, &info, &len) && !strcmp(info.name, "xsk_def_prog"))
+			X.detach(ifindex, modes[m], NULL);
+		close(fd);
+	}
+}
 
 /* Receive queues of dev (ETHTOOL_GCHANNELS rx + combined), 1 if unknown. */
 static unsigned rx_queues(const char *dev)
@@ -174,6 +283,12 @@ static void xdp_close(struct lr_handle *h)
 		return;
 	if (p->xsk)
 		X.socket_delete(p->xsk); /* detaches libxdp's program with its last socket */
+	if (p->lock_fd >= 0) {
+		/* the last capture on the interface: nothing may stay attached */
+		if (p->xsk && !flock(p->lock_fd, LOCK_EX | LOCK_NB))
+			detach_xsk_prog(h->ifindex);
+		close(p->lock_fd);
+	}
 	if (p->umem)
 		X.umem_delete(p->umem);
 	if (p->area)
@@ -191,29 +306,26 @@ static int open_error(int err, const char *dev, const char *mode)
 	switch (err) {
 	case EPERM:
 	case EACCES:
-		lri_set_error("%s: AF_XDP needs CAP_NET_ADMIN, CAP_BPF and CAP_PERFMON (loading and "
-			      "attaching the XDP program) and CAP_NET_RAW (the socket): run as root",
-			      dev);
+		lri_set_error("AF_XDP needs CAP_NET_ADMIN, CAP_BPF and CAP_PERFMON (loading and "
+			      "attaching the XDP program) and CAP_NET_RAW (the socket): run as root");
 		return -EPERM;
 	case ENOMEM:
 	case ENOBUFS:
-		lri_set_error("%s: cannot pin the UMEM: raise the memlock limit (ulimit -l, "
-			      "LimitMEMLOCK=) or grant CAP_IPC_LOCK, or use a smaller --ring-mb",
-			      dev);
+		lri_set_error("cannot pin the UMEM: raise the memlock limit (ulimit -l, "
+			      "LimitMEMLOCK=) or grant CAP_IPC_LOCK, or use a smaller --ring-mb");
 		return -ENOMEM;
 	case EBUSY:
 	case EEXIST:
-		lri_set_error("%s: another XDP program, not loaded through libxdp's dispatcher, is "
+		lri_set_error("another XDP program, not loaded through libxdp's dispatcher, is "
 			      "attached (see `xdp-loader status %s`; detach it first)",
-			      dev, dev);
+			      dev);
 		return -EBUSY;
 	case EOPNOTSUPP:
-		lri_set_error("%s: the driver has no %s XDP support (RINGCAP_XDP_MODE=generic "
-			      "works on any interface)",
-			      dev, mode);
+		lri_set_error("the driver has no %s XDP support (RINGCAP_XDP_MODE=generic "
+			      "works on any interface)", mode);
 		return -EOPNOTSUPP;
 	default:
-		lri_set_error("%s: AF_XDP socket in %s mode: %s", dev, mode, strerror(err));
+		lri_set_error("AF_XDP socket in %s mode: %s", mode, strerror(err));
 		return -err;
 	}
 }
@@ -270,12 +382,22 @@ static int xdp_open(struct lr_handle *h, const char *dev, int ifindex, const str
 	}
 	while (frames & (frames - 1))
 		frames &= frames - 1; /* ring sizes are powers of two */
+	err = check_privileges(frames * XDP_CHUNK);
+	if (err)
+		return err;
 
 	p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
 	p->promisc_fd = -1;
 	h->priv = p;
+	h->ifindex = ifindex;
+	p->lock_fd = lock_open(ifindex);
+	if (p->lock_fd >= 0) {
+		if (!flock(p->lock_fd, LOCK_EX | LOCK_NB))
+			detach_xsk_prog(ifindex); /* nobody else captures here: stale */
+		flock(p->lock_fd, LOCK_SH);
+	}
 	p->area_len = frames * XDP_CHUNK;
 	p->area = mmap(NULL, p->area_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p->area == MAP_FAILED) {
@@ -322,7 +444,7 @@ static int xdp_open(struct lr_handle *h, const char *dev, int ifindex, const str
 	len = sizeof(p->off);
 	if (getsockopt(h->fd, SOL_XDP, XDP_MMAP_OFFSETS, &p->off, &len)) {
 		err = -errno;
-		lri_set_error("%s: XDP_MMAP_OFFSETS: %s", dev, strerror(errno));
+		lri_set_error("XDP_MMAP_OFFSETS: %s", strerror(errno));
 		goto fail;
 	}
 	len = sizeof(xo);
@@ -337,7 +459,7 @@ static int xdp_open(struct lr_handle *h, const char *dev, int ifindex, const str
 		if (p->promisc_fd < 0 ||
 		    setsockopt(p->promisc_fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof(mr))) {
 			err = -errno;
-			lri_set_error("%s: promiscuous mode: %s", dev, strerror(errno));
+			lri_set_error("promiscuous mode: %s", strerror(errno));
 			goto fail;
 		}
 	}
@@ -396,6 +518,31 @@ static int xdp_stats(struct lr_handle *h)
 	return 0;
 }
 
+/* poll() on an AF_XDP socket does not report a vanished interface: look. */
+static int xdp_check(struct lr_handle *h)
+{
+	char name[IF_NAMESIZE];
+	unsigned flags;
+	struct ifreq ifr = {0};
+	int fd;
+
+	if (!if_indextoname((unsigned)h->ifindex, name)) {
+		lri_set_error("the interface (index %d) was removed", h->ifindex);
+		return -ENODEV;
+	}
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	flags = ioctl(fd, SIOCGIFFLAGS, &ifr) ? IFF_UP : (unsigned)ifr.ifr_flags;
+	close(fd);
+	if (!(flags & IFF_UP)) {
+		lri_set_error("the interface %s went down", name);
+		return -ENETDOWN;
+	}
+	return 0;
+}
+
 static int xdp_start(struct lr_handle *h, const struct sock_fprog *prog)
 {
 	(void)h;
@@ -411,4 +558,5 @@ const struct lr_backend_ops lri_xdp_ops = {
 	.start = xdp_start,
 	.fanout = NULL,
 	.close = xdp_close,
+	.check = xdp_check,
 };

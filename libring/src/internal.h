@@ -98,6 +98,10 @@ struct lr_backend_ops {
 	int (*fanout)(struct lr_handle *h, uint32_t group_id, uint32_t mode, uint32_t flags,
 		      uint32_t max_members);
 	void (*close)(struct lr_handle *h);
+	/* Optional: is the capture still alive? Called by lr_wait when it times
+	 * out, for sockets whose poll() does not report a vanished interface
+	 * (AF_XDP): 0, or -ENODEV/-ENETDOWN with lri_set_error. */
+	int (*check)(struct lr_handle *h);
 };
 
 struct lr_handle {

@@ -363,6 +363,12 @@ static int poll_once(struct lr_handle *h, int ms)
 	return rc > 0;
 }
 
+/* lr_wait's timeout: 0, or the backend's check of a vanished interface. */
+static int timed_out(struct lr_handle *h)
+{
+	return h->ops->check ? h->ops->check(h) : 0;
+}
+
 int lr_wait(int hd, uint32_t cursor, int timeout_ms)
 {
 	struct lr_handle *h = get(hd);
@@ -392,14 +398,14 @@ int lr_wait(int hd, uint32_t cursor, int timeout_ms)
 			if (h->ops->ready(h, cursor))
 				return 1;
 			if (left <= 0)
-				return 0;
+				return timed_out(h);
 			continue;
 		}
 		if (++spins & 1023)
 			continue;
 		t = now_ns();
 		if (t >= deadline)
-			return 0;
+			return timed_out(h);
 		if (t >= next_check) { /* busy modes still notice a vanished interface */
 			int rc = poll_once(h, 0);
 			if (rc < 0)
