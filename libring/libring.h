@@ -52,6 +52,7 @@ enum lr_backend {
 #define LR_XDP_AUTO    0u /* native where the driver has it, else generic */
 #define LR_XDP_GENERIC 1u /* XDP_FLAGS_SKB_MODE: any interface */
 #define LR_XDP_NATIVE  2u /* XDP_FLAGS_DRV_MODE only */
+#define LR_XDP_QUEUE(q) (((uint32_t)(q) + 1u) << 8) /* bind receive queue q */
 
 /* lr_open() flags */
 #define LR_F_NO_PROMISC  0x1u /* do not put the interface in promiscuous mode */
@@ -85,8 +86,10 @@ struct lr_opts {
 	uint32_t flags;       /* LR_F_* */
 	uint32_t wait_mode;   /* enum lr_wait_mode */
 	uint32_t backend;     /* enum lr_backend */
-	uint32_t xdp;         /* backend xdp: LR_XDP_* mode (0 = native, else generic;
-				 RINGCAP_XDP_MODE=native|generic when 0) */
+	uint32_t xdp;         /* backend xdp: LR_XDP_* mode in bits 0-7 (0 = native,
+				 else generic; RINGCAP_XDP_MODE=native|generic when
+				 0), LR_XDP_QUEUE(q) in bits 8-31 (0 = queue 0, and
+				 only on a one-queue interface) */
 };
 _Static_assert(sizeof(struct lr_opts) == 40, "lr_opts is ABI: lib/source/live/ffi.ts fills it by offset");
 

@@ -9,13 +9,16 @@
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import process from "node:process";
 import { Ring } from "../lib/source/live/ring.ts";
 import type { XdpRing } from "../lib/source/live/ring_xdp.ts";
 import { RingError } from "../lib/source/live/errors.ts";
 import { skip, test } from "./harness.ts";
-import { drain, netReason, VethPair } from "./net.ts";
+import { drain, netReason, TXFRAMES, VethPair } from "./net.ts";
+import { writeManyFlowsPcap } from "./fixtures/many_flows.ts";
 import { frame, frameIndex } from "./frames.ts";
 
 /** Skip (with the reason) where this machine cannot run AF_XDP captures. */
@@ -155,38 +158,64 @@ test("xdp: errors are one line each", async () => {
   assert.match(e.message, /at least 64 chunks/);
   e = await openError(net.host, { backend: "xdp", direction: "out" });
   assert.equal(e.code, "EINVAL");
+  e = await openError(net.host, { backend: "xdp", fanout: { mode: "hash" } });
+  assert.equal(e.code, "EOPNOTSUPP");
+  assert.match(e.message, /fanout is refused on the xdp backend: the NIC's RSS/);
   // a bad backend name is refused before libring
   e = await openError(net.host, { backend: "xdpx" as "xdp" });
   assert.equal(e.code, "EINVAL");
   assert.equal(xdpAttached(net.host), false, "no program left behind by a failed open");
 });
 
-test("xdp: an interface with several receive queues is refused (other queues' frames would go unseen)", async () => {
+test("xdp: a 4-queue veth: no queue given → refused; one ring per queue: every queue receives, union exact and disjoint", async () => {
   needXdp();
-  const a = `rcxq${process.pid % 100000}a`, b = `rcxq${process.pid % 100000}b`;
+  const t = `${process.pid % 100000}`;
+  const ns = `rcns-xmq-${process.pid}-0`, a = `rcxq${t}a`, b = `rcxq${t}b`;
   const ip = (...args: string[]) => spawnSync("ip", args, { encoding: "utf8" });
-  const r = ip(
-    "link",
-    "add",
-    "name",
-    a,
-    "numrxqueues",
-    "4",
-    "numtxqueues",
-    "4",
-    "type",
-    "veth",
-    "peer",
-    "name",
-    b,
-  );
-  assert.equal(r.status, 0, r.stderr);
+  const q4 = ["numrxqueues", "4", "numtxqueues", "4"];
+  assert.equal(ip("netns", "add", ns).status, 0);
+  const r = ip("link", "add", "name", a, ...q4, "type", "veth", "peer", "name", b, ...q4, "netns", ns);
+  const pcap = join(tmpdir(), `rc-xdp-mq-${process.pid}.pcap`);
+  const rings: Ring[] = [];
   try {
+    assert.equal(r.status, 0, r.stderr);
+    spawnSync("sysctl", ["-qw", `net.ipv6.conf.${a}.disable_ipv6=1`]);
+    ip("netns", "exec", ns, "sysctl", "-qw", `net.ipv6.conf.${b}.disable_ipv6=1`);
     ip("link", "set", "dev", a, "up");
-    const e = await openError(a, { backend: "xdp" });
+    ip("-n", ns, "link", "set", "dev", b, "up");
+    let e = await openError(a, { backend: "xdp" });
     assert.equal(e.code, "EOPNOTSUPP");
-    assert.match(e.message, /4 receive queues/);
+    assert.match(e.message, /4 receive queues.*--queue/);
+    e = await openError(a, { backend: "xdp", xdpQueue: 4 });
+    assert.equal(e.code, "EINVAL");
+    assert.match(e.message, /queue 4 is out of range: .* has 4 receive queues \(0\.\.3\)/);
+    for (let q = 0; q < 4; q++) rings.push(await Ring.open(a, { backend: "xdp", xdpQueue: q, ringMb: 8 }));
+    assert.deepEqual(rings.map((x) => (x as XdpRing).xdpMode.queue), [0, 1, 2, 3]);
+    const FLOWS = 1000; // one packet per flow: the sender's veth picks the queue by the flow hash
+    writeManyFlowsPcap(pcap, FLOWS);
+    ip("netns", "exec", ns, TXFRAMES, b, "--pcap", pcap, "--pps", "50000");
+    const tx = JSON.parse(ip("-n", ns, "-s", "-j", "link", "show", "dev", b).stdout)[0].stats64.tx;
+    const arrived = tx.packets - tx.dropped;
+    await new Promise((res) => setTimeout(res, 300));
+    const union = new Set<number>();
+    const per = rings.map((ring) => {
+      const keys = new Set<number>();
+      for (let p = ring.next(); p; p = ring.next()) keys.add(p.view.getUint32(p.offset + 30)); // IPv4 destination: the flow
+      return keys;
+    });
+    for (const k of per) for (const x of k) union.add(x);
+    assert.ok(per.every((k) => k.size > 0), `every queue receives frames: ${per.map((k) => k.size)}`);
+    assert.equal(per.reduce((n, k) => n + k.size, 0), union.size, "no flow on two queues");
+    assert.equal(union.size, arrived, `union ${union.size} of ${arrived} arrived`);
+    assert.equal(rings.reduce((n, x) => n + x.stats().packets, 0), arrived);
+    for (const x of rings.splice(0, 3)) x.close();
+    assert.ok(xdpAttached(a), "the program stays while a queue is captured");
+    rings.pop()!.close();
+    assert.equal(xdpAttached(a), false, "detached with the last queue");
   } finally {
+    for (const x of rings) x.close();
     ip("link", "del", a);
+    ip("netns", "del", ns);
+    rmSync(pcap, { force: true });
   }
 });

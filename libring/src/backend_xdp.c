@@ -337,10 +337,10 @@ static int xdp_open(struct lr_handle *h, const char *dev, int ifindex, const str
 	struct lri_xsk_socket_config scfg = {0};
 	struct xdp_options xo = {0};
 	struct xdp_priv *p;
-	const char *env = getenv("RINGCAP_XDP_MODE");
+	const char *env = getenv("RINGCAP_XDP_MODE"), *qenv;
 	int modes[2] = {XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE}, nmodes = 2, err = 0;
 	uint64_t frames;
-	unsigned nq;
+	unsigned nq, queue = 0;
 	socklen_t len;
 	uint32_t *fq;
 
@@ -350,9 +350,9 @@ static int xdp_open(struct lr_handle *h, const char *dev, int ifindex, const str
 		lri_set_error("%s", X.why);
 		return -EPROTONOSUPPORT;
 	}
-	if (o->xdp == LR_XDP_NATIVE) {
+	if ((o->xdp & 0xff) == LR_XDP_NATIVE) {
 		nmodes = 1;
-	} else if (o->xdp == LR_XDP_GENERIC) {
+	} else if ((o->xdp & 0xff) == LR_XDP_GENERIC) {
 		modes[0] = XDP_FLAGS_SKB_MODE;
 		nmodes = 1;
 	} else if (env && *env) {
@@ -367,10 +367,32 @@ static int xdp_open(struct lr_handle *h, const char *dev, int ifindex, const str
 		}
 	}
 	nq = rx_queues(dev);
-	if (nq > 1) {
-		lri_set_error("%s has %u receive queues; this version of the xdp backend binds queue 0 "
-			      "only and the others' frames would go unseen: set one queue "
-			      "(ethtool -L %s combined 1) or use RINGCAP_BACKEND=packet",
+	qenv = getenv("RINGCAP_XDP_QUEUE");
+	if (!(o->xdp >> 8) && qenv && *qenv) {
+		char *end;
+		unsigned long q = strtoul(qenv, &end, 10);
+		if (*end || q > 65535) {
+			lri_set_error("RINGCAP_XDP_QUEUE=%s: give a queue number", qenv);
+			return -EINVAL;
+		}
+		queue = (unsigned)q;
+		if (queue >= nq) {
+			lri_set_error("queue %u is out of range: %s has %u receive queue%s (0..%u)", queue,
+				      dev, nq, nq == 1 ? "" : "s", nq - 1);
+			return -EINVAL;
+		}
+	} else if (o->xdp >> 8) {
+		queue = (o->xdp >> 8) - 1;
+		if (queue >= nq) {
+			lri_set_error("queue %u is out of range: %s has %u receive queue%s (0..%u)", queue,
+				      dev, nq, nq == 1 ? "" : "s", nq - 1);
+			return -EINVAL;
+		}
+	} else if (nq > 1) {
+		lri_set_error("%s has %u receive queues and an AF_XDP socket sees only the queue it is "
+			      "bound to (the others' frames go to the stack unseen): pick one with "
+			      "--queue Q (xdpQueue), set one queue (ethtool -L %s combined 1), or use "
+			      "RINGCAP_BACKEND=packet",
 			      dev, nq, dev);
 		return -EOPNOTSUPP;
 	}
@@ -429,7 +451,7 @@ static int xdp_open(struct lr_handle *h, const char *dev, int ifindex, const str
 	for (int m = 0; m < nmodes; m++) {
 		scfg.xdp_flags = (uint32_t)modes[m];
 		scfg.bind_flags = 0; /* the kernel picks zero-copy where the driver has it */
-		err = X.socket_create(&p->xsk, dev, 0, p->umem, &p->rx, NULL, &scfg);
+		err = X.socket_create(&p->xsk, dev, queue, p->umem, &p->rx, NULL, &scfg);
 		if (!err) {
 			h->layout[LRK_xdp_mode] = modes[m] == XDP_FLAGS_DRV_MODE ? 2 : 1;
 			break;
@@ -473,7 +495,7 @@ static int xdp_open(struct lr_handle *h, const char *dev, int ifindex, const str
 	h->layout[LRK_snaplen] = o->snaplen;
 	h->layout[LRK_xdp_chunk] = XDP_CHUNK;
 	h->layout[LRK_xdp_chunks] = frames;
-	h->layout[LRK_xdp_queue] = 0;
+	h->layout[LRK_xdp_queue] = queue;
 	h->layout[LRK_xdp_queues] = nq;
 	h->layout[LRK_xdp_rx_map] = ring_map(&p->rx, p->off.rx.desc);
 	h->layout[LRK_xdp_rx_map_size] = p->off.rx.desc + frames * sizeof(struct xdp_desc);

@@ -118,8 +118,8 @@ static int validate(const struct lr_opts *in, struct lr_opts *o)
 		lri_set_error("unknown backend %u", o->backend);
 		return -EINVAL;
 	}
-	if (o->xdp > LR_XDP_NATIVE) {
-		lri_set_error("unknown xdp mode %u", o->xdp);
+	if ((o->xdp & 0xff) > LR_XDP_NATIVE) {
+		lri_set_error("unknown xdp mode %u", o->xdp & 0xff);
 		return -EINVAL;
 	}
 	if ((o->flags & LR_F_RX_ONLY) && (o->flags & LR_F_TX_ONLY)) {
@@ -309,6 +309,11 @@ int lr_fanout(int hd, uint32_t group_id, uint32_t mode, uint32_t flags, uint32_t
 		lri_set_error("a fanout group holds 1..%u members, not %u", LR_FANOUT_MAX_MEMBERS,
 			      max_members);
 		return -EINVAL;
+	}
+	if (h->backend == LR_BACKEND_XDP) {
+		lri_set_error("fanout is refused on the xdp backend: the NIC's RSS, not a symmetric "
+			      "hash, decides the queue; capture each queue with its own socket (--queue)");
+		return -EOPNOTSUPP;
 	}
 	if (!h->ops->fanout) {
 		lri_set_error("fanout groups need the AF_PACKET backend (ringcap module clusters "

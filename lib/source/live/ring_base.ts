@@ -99,6 +99,8 @@ export interface RingOptions {
   backend?: "auto" | "ring" | "packet" | "xdp";
   /** Backend "xdp": attach mode "native" (driver) or "generic" (any interface); default: native where the driver has it, else generic (or $RINGCAP_XDP_MODE). */
   xdpMode?: "auto" | "native" | "generic";
+  /** Backend "xdp": the receive queue to bind (--queue); required on an interface with several (an AF_XDP socket sees only its queue). */
+  xdpQueue?: number;
   /** Join a fanout group after opening (AF_PACKET; on the ringcap module a cluster: hash or lb only, else EINVAL). */
   fanout?: FanoutOptions;
   /**
@@ -214,7 +216,8 @@ export function encodeOptions(o: RingOptions): Uint8Array {
   if (xdpMode !== "auto" && xdpMode !== "native" && xdpMode !== "generic") {
     throw new RingError("EINVAL", `xdpMode must be auto, native or generic, got ${String(xdpMode)}`);
   }
-  dv.setUint32(OPTS.xdp, xdpMode === "generic" ? 1 : xdpMode === "native" ? 2 : 0, true);
+  const xdpQueue = o.xdpQueue === undefined ? 0 : intOption("xdpQueue (--queue)", o.xdpQueue, 0, 65535) + 1;
+  dv.setUint32(OPTS.xdp, (xdpMode === "generic" ? 1 : xdpMode === "native" ? 2 : 0) | (xdpQueue << 8), true);
   const dir = o.direction ?? "both";
   if (dir !== "both" && dir !== "in" && dir !== "out") {
     throw new RingError("EINVAL", `direction must be both, in or out, got ${String(dir)}`);
