@@ -34,6 +34,8 @@ function needXdp(): void {
   if (spawnSync("ip", ["-V"]).status !== 0) skip("iproute2 missing");
 }
 
+const XDPFILT = "/usr/lib/x86_64-linux-gnu/bpf/xdpfilt_alw_all.o";
+
 /** The sender's veth counters in its namespace: frames it handed on (tx_packets − tx_dropped). */
 function sent(net: VethPair): number {
   const r = spawnSync("ip", ["-n", net.ns, "-s", "-j", "link", "show", "dev", net.peer], {
@@ -144,6 +146,9 @@ async function openError(iface: string, opts: Parameters<typeof Ring.open>[1]): 
 
 test("xdp: errors are one line each", async () => {
   needXdp();
+  if (spawnSync("xdp-loader", ["help"]).error || !existsSync(XDPFILT)) {
+    skip("xdp-tools (xdp-loader) is not installed");
+  }
   using net = VethPair.create("xde");
   let e = await openError(net.host, { backend: "xdp", filter: "udp" });
   assert.equal(e.code, "EOPNOTSUPP");
@@ -161,10 +166,37 @@ test("xdp: errors are one line each", async () => {
   e = await openError(net.host, { backend: "xdp", fanout: { mode: "hash" } });
   assert.equal(e.code, "EOPNOTSUPP");
   assert.match(e.message, /fanout is refused on the xdp backend: the NIC's RSS/);
+  e = await openError(net.host, { backend: "xdp", xdpQueue: 1 });
+  assert.equal(e.code, "EINVAL");
+  assert.match(e.message, /queue 1 is out of range: .* has 1 receive queue \(0\.\.0\)/);
+  // another program, attached by iproute2 (never through libxdp's dispatcher)
+  const other = spawnSync("ip", ["link", "set", "dev", net.host, "xdpdrv", "obj", XDPFILT, "sec", "xdp"], {
+    encoding: "utf8",
+  });
+  assert.equal(other.status, 0, other.stderr);
+  e = await openError(net.host, { backend: "xdp" });
+  assert.equal(e.code, "EEXIST");
+  assert.match(e.message, /another XDP program is attached .*xdp-loader status/);
+  spawnSync("ip", ["link", "set", "dev", net.host, "xdpdrv", "off"]);
+  assert.equal(xdpAttached(net.host), false);
   // a bad backend name is refused before libring
   e = await openError(net.host, { backend: "xdpx" as "xdp" });
   assert.equal(e.code, "EINVAL");
   assert.equal(xdpAttached(net.host), false, "no program left behind by a failed open");
+});
+
+test("xdp: an interface without native XDP (a bridge without ports): one line", async () => {
+  needXdp();
+  const br = `rcxbr${process.pid % 100000}`;
+  assert.equal(spawnSync("ip", ["link", "add", "name", br, "type", "bridge"]).status, 0);
+  try {
+    const e = await openError(br, { backend: "xdp", xdpMode: "native" });
+    assert.equal(e.code, "EOPNOTSUPP");
+    assert.match(e.message, /the driver has no native XDP support/);
+    assert.equal(xdpAttached(br), false);
+  } finally {
+    spawnSync("ip", ["link", "del", br]);
+  }
 });
 
 test("xdp: a 4-queue veth: no queue given → refused; one ring per queue: every queue receives, union exact and disjoint", async () => {

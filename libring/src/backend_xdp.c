@@ -316,10 +316,10 @@ static int open_error(int err, const char *dev, const char *mode)
 		return -ENOMEM;
 	case EBUSY:
 	case EEXIST:
-		lri_set_error("another XDP program, not loaded through libxdp's dispatcher, is "
-			      "attached (see `xdp-loader status %s`; detach it first)",
+		lri_set_error("it was not loaded through libxdp's dispatcher, so the capture's "
+			      "program cannot join it: see `xdp-loader status %s`, detach it first",
 			      dev);
-		return -EBUSY;
+		return -EEXIST;
 	case EOPNOTSUPP:
 		lri_set_error("the driver has no %s XDP support (RINGCAP_XDP_MODE=generic "
 			      "works on any interface)", mode);

@@ -501,6 +501,8 @@ const char *lr_strerror(int err)
 		       "steal mode is not possible there";
 	case EOPNOTSUPP:
 		return "not supported by this backend";
+	case EEXIST:
+		return "another XDP program is attached to the interface";
 	case EBADF:
 		return "the capture is closed";
 	case EMFILE:

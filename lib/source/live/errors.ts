@@ -23,6 +23,7 @@ export const ERRNO: Record<number, string> = {
   12: "ENOMEM",
   13: "EACCES",
   16: "EBUSY",
+  17: "EEXIST",
   19: "ENODEV",
   22: "EINVAL",
   24: "EMFILE",
