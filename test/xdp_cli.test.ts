@@ -151,3 +151,12 @@ test("xdp: without libxdp the backend says so in one line, exit 2", () => {
   assert.match(r.stderr, /needs libxdp at run time \(apt-get install libxdp1/);
   assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
 });
+
+test("xdp pcount: RINGCAP_XDP_QUEUE beyond the interface's queues → one line, exit 2", () => {
+  needXdp();
+  using net = VethPair.create("xque");
+  const r = runPcount([net.host, "-c", "1"], ["RINGCAP_XDP_QUEUE=3"]);
+  assert.equal(r.code, 2, r.err);
+  assert.match(r.err, /queue 3 is out of range: .* has 1 receive queue \(0\.\.0\)/);
+  assert.equal(r.err.trim().split("\n").length, 1, r.err);
+});
