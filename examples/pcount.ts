@@ -14,6 +14,7 @@ import process from "node:process";
 import { runCapture, sumStats, workerCounters, type WorkerState } from "../lib/cluster/cluster.ts";
 import type { CountSnapshot } from "../lib/analysis/count.ts";
 import { captureCli, fmt, main, parseCapture, ringOptions, workerOptions } from "../lib/cli/common.ts";
+import { startMetrics } from "../lib/cli/metrics.ts";
 
 // the analysis each thread runs, by module and export (a Worker imports it itself)
 const COUNTING = { module: new URL("../lib/analysis/count.ts", import.meta.url).href, export: "counting" };
@@ -22,6 +23,9 @@ await main(async (started) => {
   const cli = workerOptions(captureCli("pcount", "Count packets on an interface"));
   const f = parseCapture(cli, process.argv.slice(2));
   if (!f) return 0;
+  const metrics = await startMetrics(f); // --metrics: Prometheus counters while it runs
+  let latest: readonly WorkerState[] = [];
+  metrics.capture = () => latest.map((w) => w.stats);
   const log = f.json ? console.error : console.log;
   let packets = 0, lastT = 0;
   // each second: what the threads counted since the previous second, and the rings' drops
@@ -31,6 +35,7 @@ await main(async (started) => {
     ws: readonly WorkerState[],
     final: boolean,
   ) => {
+    latest = ws;
     if (final) return; // the totals come from end.total below
     packets += d.packets;
     const dt = t - lastT || 1;
@@ -50,6 +55,8 @@ await main(async (started) => {
     onSnapshot,
     onStart: started,
   });
+  latest = end.workers;
+  if (end.error !== undefined) metrics.failed = true;
   const s = { ...sumStats(end.workers), delivery: end.delivery };
   const { bytes } = end.total;
   const offered = s.packets + s.dropped;
@@ -63,7 +70,14 @@ await main(async (started) => {
   if (f.json) {
     const workers = end.workers.length > 1 ? { workers: workerCounters(end.workers) } : {};
     console.log(
-      JSON.stringify({ ...s, bytes, read: end.total.packets, seconds: +end.seconds.toFixed(6), ...workers }),
+      JSON.stringify({
+        ...s,
+        bytes,
+        read: end.total.packets,
+        seconds: +end.seconds.toFixed(6),
+        ...metrics.drops(s),
+        ...workers,
+      }),
     );
   }
   return 0;

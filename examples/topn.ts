@@ -20,6 +20,7 @@ import process from "node:process";
 import { captureCli, main, parseCaptureStdio, sourceOptions, workerOptions } from "../lib/cli/common.ts";
 import { openSource } from "../lib/source/open.ts";
 import { runTop, runTopWorkers, TOP_OPTIONS, topCliOptions, topFlags } from "../lib/cli/top.ts";
+import { startMetrics } from "../lib/cli/metrics.ts";
 
 await main(async (started) => {
   const cli = workerOptions(captureCli("topn", "Top hosts, host pairs, protocols and ports"));
@@ -27,8 +28,9 @@ await main(async (started) => {
   const f = parseCaptureStdio(cli, process.argv.slice(2), TOP_OPTIONS);
   if (!f) return 0;
   const top = topFlags(f.raw);
-  if (f.workers > 1) return await runTopWorkers(f, top, started); // one ring and one counter per core
+  const metrics = await startMetrics(f); // --metrics: Prometheus counters while it runs
+  if (f.workers > 1) return await runTopWorkers(f, top, started, metrics); // one ring and one counter per core
   using source = await openSource(sourceOptions(f, true));
   started();
-  return await runTop(source, f, top);
+  return await runTop(source, f, top, metrics);
 });

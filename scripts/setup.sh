@@ -23,7 +23,8 @@ pkgs=(build-essential libpcap-dev iproute2 procps util-linux)
 if [[ "$mode" != run ]]; then
   pkgs+=(tcpdump tshark nfdump ethtool netsniff-ng iputils-ping linux-headers-amd64
          qemu-system-x86 busybox-static kmod cpio systemd
-         libxdp1 libbpf1 xdp-tools)  # AF_XDP backend (libring dlopens libxdp) and xdp-loader
+         libxdp1 libbpf1 xdp-tools   # AF_XDP backend (libring dlopens libxdp) and xdp-loader
+         prometheus)                 # --metrics tests: a real Prometheus scrapes the tools, promtool checks
 fi
 missing=()
 for p in "${pkgs[@]}"; do

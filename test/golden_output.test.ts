@@ -70,8 +70,14 @@ function tool(dir: string, script: string, args: string[]): { stdout: string; st
   return { stdout: r.stdout, stderr: r.stderr };
 }
 
+/**
+ * Times that depend on the run masked, and keys added to the final JSON
+ * objects after these files were made removed (the probe's per-collector
+ * export counters, issue 18): the rest must be what it was.
+ */
 const mask = (s: string) =>
-  s.replace(/"seconds":[0-9.e-]+/g, '"seconds":X').replace(/\((eof|count), [0-9.]+ s\)/g, "($1, X s)");
+  s.replace(/,"collectors":\[[^\]]*\]/g, "")
+    .replace(/"seconds":[0-9.e-]+/g, '"seconds":X').replace(/\((eof|count), [0-9.]+ s\)/g, "($1, X s)");
 
 function check(name: string, actual: string | Uint8Array): void {
   const path = join(GOLDEN, name);

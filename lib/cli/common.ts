@@ -28,6 +28,7 @@ import {
   type WaitMode,
 } from "../source/live/ring_base.ts";
 import type { SourceOptions } from "../source/open.ts";
+import { type MetricsAddress, parseMetricsAddress } from "../ops/metrics.ts";
 
 /** A bad command line: printed as one line, exit 2. */
 export class UsageError extends Error {
@@ -59,6 +60,8 @@ export interface CaptureFlags {
    * TPACKET_V2); also chosen by itself for a live capture with 1 <= -c <= 16.
    */
   immediate: boolean;
+  /** --metrics: where to serve Prometheus metrics (undefined: not served). */
+  metrics?: MetricsAddress;
   /** Every option cac parsed, for tool-specific ones. */
   raw: Record<string, unknown>;
 }
@@ -96,7 +99,8 @@ export function captureOptions(cmd: Cac): Cac {
     .option("--wait <mode>", "busy | poll | adaptive (default poll)")
     .option("--sampling <n>", "Keep 1 packet in N, in the kernel")
     .option("--json", "Last stdout line: one JSON object of the counters")
-    .option("--immediate", "Each packet delivered as soon as the kernel wrote it (default: when -c <= 16)");
+    .option("--immediate", "Each packet delivered as soon as the kernel wrote it (default: when -c <= 16)")
+    .option("--metrics <addr>", "Serve Prometheus metrics on [HOST:]PORT/metrics (default host 127.0.0.1)");
 }
 
 /**
@@ -180,6 +184,7 @@ const COMMON = new Set([
   "workers",
   "fanout",
   "immediate",
+  "metrics",
 ]);
 
 /**
@@ -255,8 +260,18 @@ export function parseCapture(
     read,
     write: typeof o.w === "string" ? o.w : typeof o.write === "string" ? o.write : undefined,
     filter: args.join(" "),
+    metrics: o.metrics === undefined ? undefined : metricsAddress(o.metrics),
     raw: o,
   };
+}
+
+/** `--metrics` checked: a bad value is a UsageError (exit 2). */
+function metricsAddress(v: unknown): MetricsAddress {
+  try {
+    return parseMetricsAddress(v);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
 }
 
 /** Ring options from the flags. */

@@ -21,12 +21,15 @@
  */
 import { runAnalysis } from "../analysis/analysis.ts";
 import { counting, type CountSnapshot } from "../analysis/count.ts";
-import { runCapture, sumStats, workerCounters } from "../cluster/cluster.ts";
+import { runCapture, sumStats, workerCounters, type WorkerState } from "../cluster/cluster.ts";
+import { type CliMetrics, startMetrics, watchSource } from "./metrics.ts";
 import type { OpenedSource } from "../source/open.ts";
 import { type CaptureFlags, fmt, ringOptions, StatusLine, writeOut } from "./common.ts";
 
 /** Count packets until -c, --duration, Ctrl-C or end of file; print the totals. Returns the exit code. */
-export async function runCount(s: OpenedSource, f: CaptureFlags): Promise<number> {
+export async function runCount(s: OpenedSource, f: CaptureFlags, m?: CliMetrics): Promise<number> {
+  m ??= await startMetrics(f);
+  watchSource(m, s);
   const status = new StatusLine();
   let packets = 0, bytes = 0;
   const end = await runAnalysis(s.src, counting, {}, {
@@ -44,6 +47,7 @@ export async function runCount(s: OpenedSource, f: CaptureFlags): Promise<number
     },
     returnErrors: true,
   }).finally(() => status.clear());
+  if (end.error !== undefined) m.failed = true;
   ({ packets, bytes } = end.total);
   const st = { ...s.src.stats(), delivery: s.ring?.delivery }; // delivery: live captures only
   const secs = end.seconds || 1e-9;
@@ -57,7 +61,10 @@ export async function runCount(s: OpenedSource, f: CaptureFlags): Promise<number
       : "");
   if (f.json && end.error === undefined) {
     console.error(line);
-    writeOut(JSON.stringify({ ...st, bytes, read: packets, seconds: +end.seconds.toFixed(6) }) + "\n");
+    const drops = m.drops(st);
+    writeOut(
+      JSON.stringify({ ...st, bytes, read: packets, seconds: +end.seconds.toFixed(6), ...drops }) + "\n",
+    );
   } else {
     writeOut(line + "\n");
   }
@@ -68,9 +75,12 @@ export async function runCount(s: OpenedSource, f: CaptureFlags): Promise<number
 const COUNTING = { module: new URL("../analysis/count.ts", import.meta.url).href, export: "counting" };
 
 /** `ringcap count --workers N`: the same output over N threads; `--json` adds each worker's counters. */
-export async function runCountWorkers(f: CaptureFlags, started: () => void): Promise<number> {
+export async function runCountWorkers(f: CaptureFlags, started: () => void, m?: CliMetrics): Promise<number> {
+  const metrics = m ?? await startMetrics(f);
   const status = new StatusLine();
   let packets = 0, bytes = 0;
+  let latest: readonly WorkerState[] = [];
+  metrics.capture = () => latest.map((w) => w.stats);
   const end = await runCapture(f.iface, { ...COUNTING, options: {} }, {
     ...ringOptions(f),
     workers: f.workers,
@@ -79,6 +89,7 @@ export async function runCountWorkers(f: CaptureFlags, started: () => void): Pro
     duration: f.duration,
     onStart: started,
     onSnapshot: (d: CountSnapshot, sec, ws, final) => {
+      latest = ws;
       if (final) return;
       packets += d.packets;
       bytes += d.bytes;
@@ -89,6 +100,8 @@ export async function runCountWorkers(f: CaptureFlags, started: () => void): Pro
       );
     },
   }).finally(() => status.clear());
+  latest = end.workers;
+  if (end.error !== undefined) metrics.failed = true;
   ({ packets, bytes } = end.total);
   const st = { ...sumStats(end.workers), delivery: end.delivery };
   const secs = end.seconds || 1e-9;
@@ -103,7 +116,14 @@ export async function runCountWorkers(f: CaptureFlags, started: () => void): Pro
     console.error(line);
     const workers = workerCounters(end.workers);
     writeOut(
-      JSON.stringify({ ...st, bytes, read: packets, seconds: +end.seconds.toFixed(6), workers }) + "\n",
+      JSON.stringify({
+        ...st,
+        bytes,
+        read: packets,
+        seconds: +end.seconds.toFixed(6),
+        ...metrics.drops(st),
+        workers,
+      }) + "\n",
     );
   } else {
     writeOut(line + "\n");

@@ -14,6 +14,7 @@ import { PcapWriter } from "../sink/pcap/writer.ts";
 import { RotatingPcapWriter } from "../sink/pcap/rotate.ts";
 import { type CaptureFlags, fmt, StatusLine, UsageError, writeOut } from "./common.ts";
 import type { OpenedSource } from "../source/open.ts";
+import { type CliMetrics, startMetrics, watchSource } from "./metrics.ts";
 
 // deno-lint-ignore no-explicit-any
 type Cac = any;
@@ -126,8 +127,11 @@ export async function runDump(
   f: CaptureFlags,
   o: DumpFlags,
   started: () => void,
+  m?: CliMetrics,
 ): Promise<number> {
   if (f.json && o.write === "-") throw new UsageError("--json writes to stdout: not with -w -");
+  m ??= await startMetrics(f);
+  watchSource(m, s);
   const options = {
     nano: o.nano,
     snaplen: s.snaplen,
@@ -182,6 +186,7 @@ export async function runDump(
     seconds = end.seconds;
     read = end.read;
     failure = end.error;
+    if (failure !== undefined) m.failed = true;
   } finally {
     status.clear();
     text.flush();
@@ -196,6 +201,6 @@ export async function runDump(
     console.error(`${st.dropped} packets dropped by kernel`);
   }
   if (failure !== undefined) throw failure;
-  if (f.json) writeOut(JSON.stringify({ ...st, seconds: +seconds.toFixed(6) }) + "\n");
+  if (f.json) writeOut(JSON.stringify({ ...st, seconds: +seconds.toFixed(6), ...m.drops(st) }) + "\n");
   return 0;
 }

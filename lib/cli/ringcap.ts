@@ -28,6 +28,7 @@ import {
 } from "./common.ts";
 import { openSource } from "../source/open.ts";
 import { runCount, runCountWorkers } from "./count.ts";
+import { startMetrics } from "./metrics.ts";
 import { DUMP_OPTIONS, dumpCliOptions, dumpFlags, runDump } from "./dump.ts";
 import { runTop, runTopWorkers, TOP_OPTIONS, topCliOptions, topFlags } from "./top.ts";
 import { addProbeOptions, parseProbe, PROBE_OPTION_NAMES, runFlowTool } from "./flow.ts";
@@ -106,24 +107,25 @@ export async function ringcap(argv: string[], started: () => void): Promise<numb
   if (command === "flow") return await runFlow(cli, argv, started);
   const f = parseCaptureStdio(cli, argv, EXTRA[command]);
   if (!f) return 0;
+  const m = await startMetrics(f); // --metrics listens before the capture starts: a busy port exits 2
   switch (command) {
     case "count": {
-      if (f.workers > 1) return await runCountWorkers(f, started);
+      if (f.workers > 1) return await runCountWorkers(f, started, m);
       using s = await openSource(sourceOptions(f));
       started();
-      return await runCount(s, f);
+      return await runCount(s, f, m);
     }
     case "top": {
       const t = topFlags(f.raw);
-      if (f.workers > 1) return await runTopWorkers(f, t, started);
+      if (f.workers > 1) return await runTopWorkers(f, t, started, m);
       using s = await openSource(sourceOptions(f, true));
       started();
-      return await runTop(s, f, t);
+      return await runTop(s, f, t, m);
     }
     case "dump": {
       const d = dumpFlags(f.raw, f.write);
       using s = await openSource(sourceOptions(f, !d.write));
-      return await runDump(s, f, d, started);
+      return await runDump(s, f, d, started, m);
     }
   }
   return 2;

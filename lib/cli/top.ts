@@ -14,7 +14,8 @@ import { type CaptureFlags, fmt, ringOptions, StatusLine, UsageError, writeOut }
 import type { OpenedSource } from "../source/open.ts";
 import type { TopReport } from "../analysis/top/counter.ts";
 import { TopAnalysis, type TopSnapshot, topTalkers } from "../analysis/top/analysis.ts";
-import { runCapture, sumStats, workerCounters } from "../cluster/cluster.ts";
+import { runCapture, sumStats, workerCounters, type WorkerState } from "../cluster/cluster.ts";
+import { type CliMetrics, startMetrics, watchSource } from "./metrics.ts";
 import { TopSession } from "../analysis/top/session.ts";
 import { renderTop, Screen } from "./top_screen.ts";
 
@@ -86,7 +87,9 @@ export function topFlags(o: Record<string, unknown>): TopFlags {
  * });
  * ```
  */
-export async function runTop(s: OpenedSource, f: CaptureFlags, t: TopFlags): Promise<number> {
+export async function runTop(s: OpenedSource, f: CaptureFlags, t: TopFlags, m?: CliMetrics): Promise<number> {
+  m ??= await startMetrics(f);
+  watchSource(m, s);
   const screen = f.json || !s.live ? null : new Screen(1);
   const status = new StatusLine(screen?.tty ? false : undefined);
   const ctx = { source: s.name, byPackets: t.byPackets };
@@ -117,6 +120,7 @@ export async function runTop(s: OpenedSource, f: CaptureFlags, t: TopFlags): Pro
     });
     seconds = end.seconds;
     failure = end.error;
+    if (failure !== undefined) m.failed = true;
   } finally {
     status.clear();
     screen?.close();
@@ -142,7 +146,8 @@ export async function runTop(s: OpenedSource, f: CaptureFlags, t: TopFlags): Pro
       bytes: stats.bytes,
       delivery: s.ring?.delivery,
     };
-    writeOut(JSON.stringify({ ...whole, ...counters, seconds: +seconds.toFixed(6) }) + "\n");
+    const drops = m.drops(stats);
+    writeOut(JSON.stringify({ ...whole, ...counters, seconds: +seconds.toFixed(6), ...drops }) + "\n");
   } else {
     writeOut(renderTop(whole, { ...ctx, title: s.live ? "whole capture" : "whole file" }).join("\n") + "\n");
   }
@@ -198,7 +203,15 @@ const TOP_TALKERS = {
  * not partitioned between workers) and takes the top-N of the merge. Output
  * as `runTop`; with `--json` the last object also lists each worker's counters.
  */
-export async function runTopWorkers(f: CaptureFlags, t: TopFlags, started: () => void): Promise<number> {
+export async function runTopWorkers(
+  f: CaptureFlags,
+  t: TopFlags,
+  started: () => void,
+  m?: CliMetrics,
+): Promise<number> {
+  const metrics = m ?? await startMetrics(f);
+  let latest: readonly WorkerState[] = [];
+  metrics.capture = () => latest.map((w) => w.stats);
   const screen = f.json ? null : new Screen(1);
   const status = new StatusLine(screen?.tty ? false : undefined);
   const ctx = { source: f.iface, byPackets: t.byPackets };
@@ -223,6 +236,7 @@ export async function runTopWorkers(f: CaptureFlags, t: TopFlags, started: () =>
           session.begin(now());
         },
         onSnapshot: (s: TopSnapshot, _sec, ws, final) => {
+          latest = ws;
           lastDropped = sumStats(ws).dropped;
           if (final) last = s;
           else session.tick(s, now(), lastDropped);
@@ -233,12 +247,15 @@ export async function runTopWorkers(f: CaptureFlags, t: TopFlags, started: () =>
     status.clear();
     screen?.close();
   }
+  latest = end.workers;
+  if (end.error !== undefined) metrics.failed = true;
   const st = { ...sumStats(end.workers), delivery: end.delivery };
   const empty = topTalkers.create({ interval: t.interval, packetTime: false }).snapshot();
   const whole = session.finish(last ?? empty, now(), st.dropped);
   if (f.json) {
     const workers = workerCounters(end.workers);
-    writeOut(JSON.stringify({ ...whole, ...st, seconds: +end.seconds.toFixed(6), workers }) + "\n");
+    const drops = metrics.drops(st);
+    writeOut(JSON.stringify({ ...whole, ...st, seconds: +end.seconds.toFixed(6), ...drops, workers }) + "\n");
   } else {
     writeOut(renderTop(whole, { ...ctx, title: "whole capture" }).join("\n") + "\n");
   }

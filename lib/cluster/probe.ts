@@ -35,7 +35,11 @@ const METERING = {
 export type ProbeWorkersOptions =
   & ProbeOptions
   & Pick<ClusterOptions<FlowSnapshot>, "workers" | "fanout" | "defrag">
-  & { onStart?: () => void };
+  & {
+    onStart?: () => void;
+    /** Each worker's ring counters, at every snapshot (e.g. for --metrics). */
+    onWorkers?: (workers: readonly WorkerState[]) => void;
+  };
 
 /**
  * Run the probe on `iface` (each worker's ring opened with `ring`) with
@@ -83,6 +87,7 @@ export async function runProbeWorkers(
         x.addPacked(s.records);
         for (const k of Object.keys(acc) as (keyof typeof acc)[]) acc[k] += s[k];
         dropped = sumStats(ws).dropped;
+        o.onWorkers?.(ws);
         if (final) return;
         x.tick(Date.now());
         o.onStatus?.(stats(sec));
