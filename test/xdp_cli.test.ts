@@ -160,3 +160,17 @@ test("xdp pcount: RINGCAP_XDP_QUEUE beyond the interface's queues → one line, 
   assert.match(r.err, /queue 3 is out of range: .* has 1 receive queue \(0\.\.0\)/);
   assert.equal(r.err.trim().split("\n").length, 1, r.err);
 });
+
+test("xdp: the default route's interface is refused (the capture would cut the machine off)", () => {
+  needXdp();
+  using net = VethPair.create("xdef");
+  // in the test's own namespace, the default route goes through its veth end
+  assert.equal(spawnSync("ip", ["-n", net.ns, "addr", "add", "10.77.0.2/24", "dev", net.peer]).status, 0);
+  assert.equal(spawnSync("ip", ["-n", net.ns, "route", "add", "default", "via", "10.77.0.1"]).status, 0);
+  const [cmd, argv] = pcountArgv([net.peer, "-c", "1"]);
+  const r = spawnSync("ip", ["netns", "exec", net.ns, cmd, ...argv], { encoding: "utf8", timeout: 30_000 });
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /carries the default route .* RINGCAP_XDP_ALLOW_DEFAULT_ROUTE=1/);
+  const link = spawnSync("ip", ["-n", net.ns, "-j", "link", "show", "dev", net.peer], { encoding: "utf8" });
+  assert.equal(JSON.parse(link.stdout)[0].xdp, undefined, "nothing attached");
+});

@@ -330,6 +330,24 @@ static int open_error(int err, const char *dev, const char *mode)
 	}
 }
 
+/* Is dev the interface of this namespace's IPv4 default route? */
+static int default_route_dev(const char *dev)
+{
+	char line[256], name[IF_NAMESIZE + 1];
+	unsigned long dst, mask;
+	int found = 0;
+	FILE *f = fopen("/proc/net/route", "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%16s %lx %*x %*x %*d %*d %*d %lx", name, &dst, &mask) == 3 && !dst &&
+		    !mask && !strcmp(name, dev))
+			found = 1;
+	}
+	fclose(f);
+	return found;
+}
+
 static int xdp_open(struct lr_handle *h, const char *dev, int ifindex, const struct lr_opts *o,
 		    const struct sock_fprog *prog)
 {
@@ -346,6 +364,15 @@ static int xdp_open(struct lr_handle *h, const char *dev, int ifindex, const str
 
 	(void)prog;
 	(void)ifindex;
+	/* the frames an AF_XDP socket receives never reach the stack: on the
+	 * default route's interface that cuts the machine off */
+	if (default_route_dev(dev) && !getenv("RINGCAP_XDP_ALLOW_DEFAULT_ROUTE")) {
+		lri_set_error("%s carries the default route and the xdp backend takes the frames it "
+			      "captures away from the stack: capture on a dedicated interface, or set "
+			      "RINGCAP_XDP_ALLOW_DEFAULT_ROUTE=1",
+			      dev);
+		return -EOPNOTSUPP;
+	}
 	if (load_libxdp() < 0) {
 		lri_set_error("%s", X.why);
 		return -EPROTONOSUPPORT;
