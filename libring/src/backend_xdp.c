@@ -301,8 +301,22 @@ static void xdp_close(struct lr_handle *h)
 	h->fd = -1;
 }
 
+/* Is any XDP program attached to ifindex (either mode)? */
+static int xdp_attached(int ifindex)
+{
+	uint32_t id = 0;
+	if (!X.query_id)
+		return 1; /* cannot tell: assume so */
+	if (!X.query_id(ifindex, XDP_FLAGS_DRV_MODE, &id) && id)
+		return 1;
+	id = 0;
+	return !X.query_id(ifindex, XDP_FLAGS_SKB_MODE, &id) && id;
+}
+
 static int open_error(int err, const char *dev, const char *mode)
 {
+	if ((err == EBUSY || err == EEXIST) && !xdp_attached((int)if_nametoindex(dev)))
+		err = EOPNOTSUPP; /* libxdp reports a refused attach (veth: peer MTU too large) so */
 	switch (err) {
 	case EPERM:
 	case EACCES:
@@ -321,8 +335,11 @@ static int open_error(int err, const char *dev, const char *mode)
 			      dev);
 		return -EEXIST;
 	case EOPNOTSUPP:
-		lri_set_error("the driver has no %s XDP support (RINGCAP_XDP_MODE=generic "
-			      "works on any interface)", mode);
+	case ERANGE: /* veth: the peer's MTU is too large for native XDP */
+		lri_set_error("the driver refused %s XDP (no support, or e.g. an MTU too large for "
+			      "it: see dmesg; generic mode, xdpMode/RINGCAP_XDP_MODE=generic, works on "
+			      "any interface)",
+			      mode);
 		return -EOPNOTSUPP;
 	default:
 		lri_set_error("AF_XDP socket in %s mode: %s", mode, strerror(err));
