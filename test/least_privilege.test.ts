@@ -17,7 +17,8 @@ import { join } from "node:path";
 import process from "node:process";
 import { skip, test } from "./harness.ts";
 import { netReason, ROOT, runtimeArgv, type Started, VethPair, waitForPacketSocket } from "./net.ts";
-import { sniffer } from "./fixtures/nfcapd.ts";
+import { freePort, sniffer } from "./fixtures/nfcapd.ts";
+import { httpGet } from "./fixtures/prometheus.ts";
 import { Traffic } from "./fixtures/traffic.ts";
 import { ether, ipv4, udp } from "./fixtures/frames.ts";
 import { bindError, hasCapability, needs, PrivilegeError } from "../lib/ops/privilege.ts";
@@ -234,11 +235,18 @@ test("service: the unit holds the least-privilege settings and passes systemd-an
   }
 });
 
-/** ExecStart of the unit as argv, for interface `iface`, with `$RINGCAP_FLOW_ARGS` = `flowArgs`. */
-function execStart(text: string, iface: string, flowArgs: string[]): string[] {
+/**
+ * ExecStart of the unit as argv, for interface `iface`, with `$RINGCAP_FLOW_ARGS` = `flowArgs` and
+ * `$RINGCAP_METRICS_ARGS` = `metricsArgs`.
+ */
+function execStart(text: string, iface: string, flowArgs: string[], metricsArgs: string[]): string[] {
   const line = unitKeys(text).get("ExecStart")![0].replaceAll("/opt/ringcap", ROOT);
   return line.split(/\s+/).flatMap((w) =>
-    w === "$RINGCAP_FLOW_ARGS" ? flowArgs : [w.replaceAll("%I", iface).replaceAll("%i", iface)]
+    w === "$RINGCAP_FLOW_ARGS"
+      ? flowArgs
+      : w === "$RINGCAP_METRICS_ARGS"
+      ? metricsArgs
+      : [w.replaceAll("%I", iface).replaceAll("%i", iface)]
   );
 }
 
@@ -277,7 +285,14 @@ for (const [signal, more] of [["SIGTERM", []], ["SIGHUP", []], ["SIGHUP", ["--wo
     using traffic = new Traffic(frames);
     const col = await sniffer();
     try {
-      const argv = execStart(text, net.host, ["-n", `127.0.0.1:${col.port}`, "-V", "5", ...more]);
+      const metricsPort = await freePort();
+      assert.match(
+        text,
+        /^Environment="RINGCAP_METRICS_ARGS=--metrics 127\.0\.0\.1:\d+"$/m,
+        "metrics on loopback",
+      );
+      const metrics = ["--metrics", `127.0.0.1:${metricsPort}`];
+      const argv = execStart(text, net.host, ["-n", `127.0.0.1:${col.port}`, "-V", "5", ...more], metrics);
       const p = startAs(caps, tmp.env, argv[0], argv.slice(1));
       try {
         // every worker's socket bound; a fanout group reads once all joined and started (a moment later)
@@ -288,6 +303,8 @@ for (const [signal, more] of [["SIGTERM", []], ["SIGHUP", []], ["SIGHUP", ["--wo
         throw new Error(`${(e as Error).message}; stderr: ${(await p.done).err}`);
       }
       assertUnprivileged(p.child.pid!, "ExecStart");
+      const health = await httpGet(`http://127.0.0.1:${metricsPort}/healthz`);
+      assert.equal(health.status, 200, "the unit's metrics endpoint answers on loopback");
       traffic.send(net, 2000);
       await sleep(300);
       assert.equal(v5Totals(col.got).flows, 0, "flows exported before the signal (timeouts are 60/15 s)");

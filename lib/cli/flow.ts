@@ -30,7 +30,9 @@ import {
   statusLine as probeStatus,
 } from "../analysis/flow/probe.ts";
 import { runProbeWorkers } from "../cluster/probe.ts";
-import { sumStats, workerCounters } from "../cluster/cluster.ts";
+import { sumStats, workerCounters, type WorkerState } from "../cluster/cluster.ts";
+import type { ProbeCounters } from "../ops/metrics.ts";
+import { startMetrics, watchSource } from "./metrics.ts";
 import { parseCollector } from "../sink/netflow/exporter.ts";
 import type { NetflowVersion } from "../sink/netflow/encoder.ts";
 import type { ProbeOptions } from "../analysis/flow/probe.ts";
@@ -160,6 +162,16 @@ export function parseProbe(
   };
 }
 
+/** The probe's figures for --metrics, from its latest status (zeros before the first). */
+function probeCounters(st: ProbeStats | undefined): ProbeCounters {
+  return {
+    active: st?.flows ?? 0,
+    created: st?.created ?? 0,
+    evicted: st?.evicted ?? 0,
+    collectors: st?.collectors ?? [],
+  };
+}
+
 /** Re-exported for front ends that build the cac instance here. */
 export { captureCli };
 
@@ -177,14 +189,20 @@ export async function runFlowTool(
   started: () => void,
   style: "nprobe" | "ringcap",
 ): Promise<number> {
+  const metrics = await startMetrics(flags); // --metrics listens before the capture: a busy port exits 2
+  let latest: ProbeStats | undefined;
+  metrics.probe = () => probeCounters(latest);
   const status = new StatusLine(style === "nprobe" ? false : undefined);
   let name = flags.iface;
-  const show = (st: ProbeStats) =>
-    style === "nprobe"
-      ? console.error(`${name}: ${probeStatus(st)}`)
-      : status.show(`${name}: ${probeStatus(st)}`);
+  const show = (st: ProbeStats) => {
+    latest = st;
+    if (style === "nprobe") console.error(`${name}: ${probeStatus(st)}`);
+    else status.show(`${name}: ${probeStatus(st)}`);
+  };
   let res: ProbeResult, counters: CaptureStats, workers: object = {}, delivery: Delivery | undefined;
   if (flags.workers > 1) {
+    let ws: readonly WorkerState[] = [];
+    metrics.capture = () => ws.map((w) => w.stats);
     try {
       const r = await runProbeWorkers(flags.iface, ringOptions(flags), {
         ...options,
@@ -193,9 +211,11 @@ export async function runFlowTool(
         sampling: { interval: flags.sampling, algorithm: "random" }, // AF_PACKET's BPF samples at random
         onStatus: show,
         onStart: started,
+        onWorkers: (w) => (ws = w),
         returnErrors: true,
       });
-      res = r;
+      res = latest = r;
+      ws = r.workers;
       counters = sumStats(r.workers);
       workers = { workers: workerCounters(r.workers) };
       delivery = r.delivery;
@@ -205,6 +225,7 @@ export async function runFlowTool(
   } else {
     using s = await openSource(sourceOptions(flags, true));
     name = s.name;
+    watchSource(metrics, s);
     // the kernel module samples deterministically, AF_PACKET's BPF at random, the file reader 1-in-N in order
     const algorithm = s.ring?.backend === "packet" ? "random" : "deterministic";
     started();
@@ -215,6 +236,7 @@ export async function runFlowTool(
         onStatus: show,
         returnErrors: true,
       });
+      latest = res;
     } finally {
       status.clear();
     }
@@ -223,6 +245,7 @@ export async function runFlowTool(
   }
   const line = `${name}: ${probeStatus(res)}  (${res.reason}, ${res.seconds.toFixed(1)} s)`;
   if (res.error !== undefined) {
+    metrics.failed = true;
     console.error(line);
     throw res.error; // the source failed: every flow was exported; the totals first, then the error
   }
@@ -236,6 +259,7 @@ export async function runFlowTool(
       evicted: res.evicted,
       delivery,
       collectors: res.collectors ?? [],
+      ...metrics.drops(counters),
     };
     writeOut(JSON.stringify({ ...o, ...workers }) + "\n");
   }
