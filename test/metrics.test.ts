@@ -19,12 +19,12 @@ import {
   runScript,
   startProcess,
   startScript,
-  TXFRAMES,
   VethPair,
   waitForPacketSocket,
 } from "./net.ts";
 import { freePort, have, sleep, sniffer } from "./fixtures/nfcapd.ts";
 import { writeManyFlowsPcap } from "./fixtures/many_flows.ts";
+import { pcapSendArgs } from "./fixtures/traffic.ts";
 import { httpGet, Prometheus } from "./fixtures/prometheus.ts";
 import { Exposition, parseMetricsAddress, ToolMetrics } from "../lib/ops/metrics.ts";
 
@@ -298,19 +298,7 @@ test(
       try {
         await waitForPacketSocket(net.hostIndex, 20_000);
         // 400,000 packets of 500 flows at 20 kpps (20 s) while the scrapers run
-        const tx = startProcess("ip", [
-          "netns",
-          "exec",
-          net.ns,
-          TXFRAMES,
-          net.peer,
-          "--pcap",
-          pcap,
-          "--loop",
-          "800",
-          "--pps",
-          "20000",
-        ]);
+        const tx = startProcess("ip", pcapSendArgs(net, pcap, 20_000, 800));
         await sleep(2000); // warm: the flow table full, the JIT done, before the baseline
         // warm-up scrapes: the runtime's heap grows to its steady size over the first ~2,000 (measured: Deno 136 -> 160 MB, then flat)
         for (let i = 0; i < 2000; i++) assert.equal((await get(port, "/metrics")).status, 200);

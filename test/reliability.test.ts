@@ -18,6 +18,7 @@ import { PcapWriter } from "../lib/sink/pcap/mod.ts";
 import { skip, test } from "./harness.ts";
 import { netReason, startScript, sweepOrphans, TXFRAMES, VethPair, waitForPacketSocket } from "./net.ts";
 import { mixedFrames } from "./fixtures/mixed.ts";
+import { pcapSendArgs } from "./fixtures/traffic.ts";
 import { ether, ipv4, udp } from "./fixtures/frames.ts";
 
 function needNet(): void {
@@ -190,19 +191,7 @@ test(
       ]);
       await waitForPacketSocket(net.hostIndex);
       const loops = Math.ceil((pps * secs) / frames.length);
-      const tx = spawn("ip", [
-        "netns",
-        "exec",
-        net.ns,
-        TXFRAMES,
-        net.peer,
-        "--pcap",
-        file,
-        "--pps",
-        String(pps),
-        "--loop",
-        String(loops),
-      ], { stdio: "ignore" });
+      const tx = spawn("ip", pcapSendArgs(net, file, pps, loops), { stdio: "ignore" });
       const txDone = new Promise((r) => tx.on("close", r));
       await sleep(10_000);
       const warm = memKb(probe.child.pid!);
