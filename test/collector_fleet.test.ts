@@ -13,13 +13,14 @@
  * A bad --collector-mode is one line, exit 2.
  */
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { skip, test } from "./harness.ts";
 import { netReason, runtimeArgv, VethPair, waitForPacketSocket } from "./net.ts";
+import { UdpSender } from "./fixtures/udp_sender.ts";
 import { writeManyFlowsPcap } from "./fixtures/many_flows.ts";
 import { requireTools, sleep, sniffer, withNfcapd } from "./fixtures/nfcapd.ts";
 import { FlowRecord } from "../lib/analysis/flow/record.ts";
@@ -234,24 +235,6 @@ test("fleet: a bad --collector-mode is one line, exit 2", async () => {
   }
 });
 
-/** A sender run inside the namespace: `n` UDP datagrams of `size` payload bytes over `flows` source ports. */
-const SENDER = `
-import dgram from "node:dgram";
-const [n, flows, size] = process.argv.slice(2).map(Number);
-const socks = [];
-for (let f = 0; f < flows; f++) {
-  const s = dgram.createSocket("udp4");
-  await new Promise((r) => s.bind(20000 + f, "10.98.0.1", r));
-  socks.push(s);
-}
-const buf = new Uint8Array(size);
-for (let i = 0; i < n; i++) {
-  await new Promise((r, j) => socks[i % flows].send(buf, 9999, "10.98.0.2", (e) => e ? j(e) : r()));
-  if (i % 200 === 199) await new Promise((r) => setTimeout(r, 2));
-}
-for (const s of socks) s.close();
-`;
-
 test(
   "fleet: live UDP in a namespace → nprobe.ts --workers 2 --collector-mode round-robin → two nfcapd: every flow once",
   async () => {
@@ -260,24 +243,8 @@ test(
     requireTools("nfcapd", "nfdump");
     const dir = mkdtempSync(join(tmpdir(), "ringcap-fleet-live-"));
     try {
-      const sender = join(dir, "send.mjs");
-      writeFileSync(sender, SENDER);
       using net = VethPair.create("nff");
-      const sh = (...a: string[]) => assert.equal(spawnSync("ip", a).status, 0, `ip ${a.join(" ")}`);
-      sh("-n", net.ns, "addr", "add", "10.98.0.1/24", "dev", net.peer);
-      sh(
-        "-n",
-        net.ns,
-        "neigh",
-        "add",
-        "10.98.0.2",
-        "lladdr",
-        "02:00:00:00:00:98",
-        "dev",
-        net.peer,
-        "nud",
-        "permanent",
-      );
+      const udp = UdpSender.create(net, dir, "10.98.0");
       const N = 3000, FLOWS = 100, SIZE = 100;
       for (const version of [5, 9, 10]) {
         let out = "", err = "", code: number | null = null;
@@ -305,12 +272,7 @@ test(
           try {
             await waitForPacketSocket(net.hostIndex, 10_000, 2);
             await sleep(500); // the rings join paused and start together once all have joined
-            const [rt, rargv] = runtimeArgv(sender, [String(N), String(FLOWS), String(SIZE)]);
-            const s = spawnSync("ip", ["netns", "exec", net.ns, rt, ...rargv], {
-              encoding: "utf8",
-              timeout: 60_000,
-            });
-            assert.equal(s.status, 0, s.stderr);
+            udp.send(N, FLOWS, SIZE);
             await sleep(300);
           } finally {
             process.kill(p.pid!, "SIGINT"); // every active flow is exported on the way out

@@ -23,6 +23,7 @@ import { IPFIX_FIELDS, recordLength } from "../lib/sink/netflow/templates.ts";
 import { PcapWriter } from "../lib/sink/pcap/writer.ts";
 import process from "node:process";
 import { netReason, runtimeArgv, VethPair, waitForPacketSocket } from "./net.ts";
+import { UdpSender } from "./fixtures/udp_sender.ts";
 import { nfLine, requireTools, sleep, sniffer, withNfcapd } from "./fixtures/nfcapd.ts";
 
 // ---------- helpers: tools, ports, nfcapd, tshark ----------
@@ -612,24 +613,6 @@ test("collectors: nprobe.ts refuses bad options and collector addresses with one
 
 // ---------- live: traffic in a namespace → nprobe.ts on the veth → nfcapd ----------
 
-/** A sender run inside the namespace: `n` UDP datagrams of `size` payload bytes over `flows` source ports. */
-const SENDER = `
-import dgram from "node:dgram";
-const [n, flows, size] = process.argv.slice(2).map(Number);
-const socks = [];
-for (let f = 0; f < flows; f++) {
-  const s = dgram.createSocket("udp4");
-  await new Promise((r) => s.bind(20000 + f, "10.99.0.1", r));
-  socks.push(s);
-}
-const buf = new Uint8Array(size);
-for (let i = 0; i < n; i++) {
-  await new Promise((r, j) => socks[i % flows].send(buf, 9999, "10.99.0.2", (e) => e ? j(e) : r()));
-  if (i % 200 === 199) await new Promise((r) => setTimeout(r, 2));
-}
-for (const s of socks) s.close();
-`;
-
 test(
   "collectors: live UDP in a namespace → nprobe.ts on the veth → nfcapd: totals equal packets sent (v5, v9, IPFIX over IPv6)",
   async () => {
@@ -638,24 +621,8 @@ test(
     requireTools("nfcapd", "nfdump");
     const dir = mkdtempSync(join(tmpdir(), "ringcap-live-"));
     try {
-      const sender = join(dir, "send.mjs");
-      writeFileSync(sender, SENDER);
       using net = VethPair.create("nfl");
-      const sh = (...a: string[]) => assert.equal(spawnSync("ip", a).status, 0, `ip ${a.join(" ")}`);
-      sh("-n", net.ns, "addr", "add", "10.99.0.1/24", "dev", net.peer);
-      sh(
-        "-n",
-        net.ns,
-        "neigh",
-        "add",
-        "10.99.0.2",
-        "lladdr",
-        "02:00:00:00:00:99",
-        "dev",
-        net.peer,
-        "nud",
-        "permanent",
-      );
+      const udp = UdpSender.create(net, dir, "10.99.0");
       const N = 3000, FLOWS = 7, SIZE = 100;
       for (const [version, host] of [[5, "127.0.0.1"], [9, "127.0.0.1"], [10, "::1"]] as const) {
         let out = "", err = "", code: number | null = null;
@@ -676,12 +643,7 @@ test(
           p.stderr?.on("data", (b: Uint8Array) => err += new TextDecoder().decode(b));
           const done = new Promise<void>((r) => p.on("close", (c: number | null) => (code = c, r())));
           await waitForPacketSocket(net.hostIndex);
-          const [rt, rargv] = runtimeArgv(sender, [String(N), String(FLOWS), String(SIZE)]);
-          const s = spawnSync("ip", ["netns", "exec", net.ns, rt, ...rargv], {
-            encoding: "utf8",
-            timeout: 60_000,
-          });
-          assert.equal(s.status, 0, s.stderr);
+          udp.send(N, FLOWS, SIZE);
           await sleep(300);
           process.kill(p.pid!, "SIGINT"); // every active flow must be exported on the way out
           await done;
