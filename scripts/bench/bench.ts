@@ -6,6 +6,7 @@
  *   npm run bench -- [--quick | --smoke] [--only drain,live,cpu,latency,rate,scaling]
  *                    [--reps N] [--contenders a,b] [--sizes 64,1500] [--setups plain,rps] [--out DIR]
  *                    [--nice N]  (the scaling section's drain readers in a session of their own, autogroup nice N)
+ *                    [--flows 256,4352,65280]  (drain: traffic mixes, net.ts frameConfig; default 4352)
  *
  * Sections (see scripts/bench/README.md for the method):
  *   drain    reader speed from a full ring: SIGSTOP the reader, fill its
@@ -47,6 +48,7 @@ import {
 import {
   BenchNet,
   cpuSeconds,
+  FLOW_MIXES,
   FLOWS,
   frameConfig,
   hasPacketSocket,
@@ -74,6 +76,8 @@ interface Plan {
     warm: number;
     reps: number;
     recvfromFrames: number;
+    /** Traffic mixes (flows in the frames, net.ts frameConfig); default [FLOWS]. */
+    flows?: number[];
   };
   live: { sizes: number[]; setups: Array<"plain" | "rps">; frames: number; reps: number };
   cpu: { rate: number; seconds: number; reps: number; readers: string[] };
@@ -186,6 +190,15 @@ function plan(argv: string[]): { p: Plan; out: string } {
   }
   const sizes = get("--sizes");
   if (sizes) p.drain.sizes = p.live.sizes = sizes.split(",").map(Number);
+  const flows = get("--flows");
+  if (flows) {
+    p.drain.flows = flows.split(",").map(Number);
+    const bad = p.drain.flows.find((f) => !FLOW_MIXES.includes(f));
+    if (bad !== undefined) {
+      console.error(`bench: --flows ${bad}: one of ${FLOW_MIXES.join(", ")} (frames per flow mix, net.ts)`);
+      process.exit(2);
+    }
+  }
   const setups = get("--setups");
   if (setups) {
     p.live.setups = p.scaling.live.setups = setups.split(",").filter((x): x is "plain" | "rps" =>
@@ -369,6 +382,8 @@ async function finish(c: Contender, p: Proc): Promise<Counts> {
 interface DrainRow {
   contender: string;
   size: number;
+  /** Flows in the traffic (net.ts frameConfig). */
+  flows: number;
   rep: number;
   frames: number;
   read: number;
@@ -393,8 +408,9 @@ async function drainOne(
   frames: number,
   warm: number,
   rep: number,
+  flows: number = FLOWS,
 ): Promise<DrainRow | null> {
-  const cfg = frameConfig(OUT, size);
+  const cfg = frameConfig(OUT, size, flows);
   const argv = c.argv({ ringMb: DRAIN_RING_MB, count: warm + frames, sinkPort: SINK_PORT });
   const w = new Proc(
     inRx([
@@ -453,6 +469,7 @@ async function drainOne(
     return {
       contender: c.name,
       size,
+      flows,
       rep,
       frames,
       read: counts.read,
@@ -479,15 +496,16 @@ async function drain(p: Plan, R: Results): Promise<void> {
     // fewer repetitions at 1500 B: the warm-up and fill take longer
     const reps = size >= 1000 && p.mode === "full" ? Math.min(3, p.drain.reps) : p.drain.reps;
     for (let rep = 0; rep < reps; rep++) {
-      for (const c of rotate(cs, rep)) {
-        const frames = c.name === "recvfrom" ? p.drain.recvfromFrames : p.drain.frames;
-        if (!frames) continue;
-        if (interrupted) return;
-        const r = await drainOne(c, size, frames, c.mmap ? p.drain.warm : 0, rep);
-        if (r && !interrupted) {
+      for (const flows of p.drain.flows ?? [FLOWS]) {
+        for (const c of rotate(cs, rep)) {
+          const frames = c.name === "recvfrom" ? p.drain.recvfromFrames : p.drain.frames;
+          if (!frames) continue;
+          if (interrupted) return;
+          const r = await drainOne(c, size, frames, c.mmap ? p.drain.warm : 0, rep, flows);
+          if (!r || interrupted) continue;
           R.drain.push(r);
           log(
-            `  drain ${size} B ${c.name.padEnd(12)} ${r.mpps.toFixed(2)} Mpps to exit (${
+            `  drain ${size} B ${flowTag(r)}${c.name.padEnd(12)} ${r.mpps.toFixed(2)} Mpps to exit (${
               (r.exitS * 1000).toFixed(1)
             } ms), reading ${r.readMpps.toFixed(2)} Mpps (${(r.readS * 1000).toFixed(1)} ms)`,
           );
@@ -495,6 +513,27 @@ async function drain(p: Plan, R: Results): Promise<void> {
       }
     }
   }
+}
+
+/** ", x0.52 pcount-bun": an analysis tool's reading rate over pcount's (same runtime), median of per-rep ratios. */
+function pcountRatio(rows: DrainRow[], name: string): string {
+  const rt = /^(topn|nprobe)-(bun|deno)$/.exec(name);
+  if (!rt) return "";
+  const pc = rows.filter((r) => r.contender === `pcount-${rt[2]}`);
+  const xs = rows.filter((r) => r.contender === name).map((r) =>
+    r.readMpps / (pc.find((b) => b.rep === r.rep)?.readMpps ?? NaN)
+  );
+  return pc.length ? `, reading x${median(xs).toFixed(2)} pcount-${rt[2]}` : "";
+}
+
+/** "" for the default traffic, else "N flows " (drain rows of several mixes). */
+function flowTag(r: { flows?: number }): string {
+  return (r.flows ?? FLOWS) === FLOWS ? "" : `${r.flows} flows `;
+}
+
+/** Same frame size and traffic mix (rows of one repetition compared with cread's). */
+function sameCase(a: DrainRow, b: DrainRow): boolean {
+  return a.size === b.size && (a.flows ?? FLOWS) === (b.flows ?? FLOWS);
 }
 
 // ---------------------------------------------------------------- live
@@ -1121,7 +1160,8 @@ function summarize(R: Results): Record<string, unknown> {
     return m;
   };
   const drain: Record<string, unknown> = {};
-  for (const [k, rows] of groups(R.drain, (r) => `${r.size}|${r.contender}`)) {
+  const fk = (r: DrainRow) => ((r.flows ?? FLOWS) === FLOWS ? "" : `${r.flows}f|`);
+  for (const [k, rows] of groups(R.drain, (r) => `${r.size}|${fk(r)}${r.contender}`)) {
     drain[k] = {
       mpps: summary(rows.map((r) => r.mpps)),
       readMpps: summary(rows.map((r) => r.readMpps)),
@@ -1131,21 +1171,35 @@ function summarize(R: Results): Record<string, unknown> {
   }
   // ratios to cread, per repetition (same rep = neighbours in time), then median
   const ratios: Record<string, unknown> = {};
-  for (const size of new Set(R.drain.map((r) => r.size))) {
-    const base = R.drain.filter((r) => r.size === size && r.contender === "cread");
-    for (const name of new Set(R.drain.map((r) => r.contender))) {
+  const vsPcount: Record<string, unknown> = {};
+  for (const first of R.drain.filter((r, i) => R.drain.findIndex((x) => sameCase(x, r)) === i)) {
+    const size = first.size, same = R.drain.filter((r) => sameCase(r, first));
+    const base = same.filter((r) => r.contender === "cread");
+    for (const name of new Set(same.map((r) => r.contender))) {
       if (name === "cread") continue;
-      const xs = R.drain.filter((r) => r.size === size && r.contender === name).map((r) => {
+      const xs = same.filter((r) => r.contender === name).map((r) => {
         const b = base.find((x) => x.rep === r.rep);
         return b ? r.mpps / b.mpps : NaN;
       });
-      const ys = R.drain.filter((r) => r.size === size && r.contender === name).map((r) => {
+      const ys = same.filter((r) => r.contender === name).map((r) => {
         const b = base.find((x) => x.rep === r.rep);
         return b ? r.readMpps / b.readMpps : NaN;
       });
-      ratios[`${size}|${name}`] = { exit: summary(xs), read: summary(ys) };
+      ratios[`${size}|${fk(first)}${name}`] = { exit: summary(xs), read: summary(ys) };
+    }
+    // the analysis tools against pcount under the same runtime (reading only, per repetition)
+    for (const name of new Set(same.map((r) => r.contender))) {
+      const rt = /^(topn|nprobe)-(bun|deno)$/.exec(name);
+      if (!rt) continue;
+      const pc = same.filter((r) => r.contender === `pcount-${rt[2]}`);
+      const zs = same.filter((r) => r.contender === name).map((r) => {
+        const b = pc.find((x) => x.rep === r.rep);
+        return b ? r.readMpps / b.readMpps : NaN;
+      });
+      if (pc.length) vsPcount[`${size}|${fk(first)}${name}`] = summary(zs);
     }
   }
+  s.drainVsPcount = vsPcount;
   s.drain = drain;
   s.drainVsCread = ratios;
   const live: Record<string, unknown> = {};
@@ -1193,12 +1247,14 @@ function table(R: Results): string {
         pad("to exit (close incl.)", 30)
       }reading only (last block released, or pcount's JSON line)`,
     );
-    for (const size of new Set(R.drain.map((r) => r.size))) {
+    for (const first of R.drain.filter((r, i) => R.drain.findIndex((x) => sameCase(x, r)) === i)) {
+      const size = first.size, same = R.drain.filter((r) => sameCase(r, first));
+      if (first.flows !== FLOWS) L.push(`  ${first.flows} flows:`);
       for (const n of names) {
-        const rows = R.drain.filter((r) => r.size === size && r.contender === n);
+        const rows = same.filter((r) => r.contender === n);
         if (!rows.length) continue;
         const m = summary(rows.map((r) => r.mpps), 2);
-        const base = R.drain.filter((r) => r.size === size && r.contender === "cread");
+        const base = same.filter((r) => r.contender === "cread");
         const ratio = median(rows.map((r) => r.mpps / (base.find((b) => b.rep === r.rep)?.mpps ?? NaN)));
         const rm = summary(rows.map((r) => r.readMpps), 2);
         const rratio = median(
@@ -1210,7 +1266,7 @@ function table(R: Results): string {
           }${pad(`x${num(ratio, 2)}`, 8)}` +
             `${pad(`${num(rm.median, 1)} [${num(rm.min, 1)}-${num(rm.max, 1)}]`, 20)}x${
               num(rratio, 2)
-            }  n=${m.n}`,
+            }  n=${m.n}${pcountRatio(same, n)}`,
         );
       }
     }

@@ -118,17 +118,31 @@ export class BenchNet {
  * would be measured as a packet counter), and a fanout group's hash spreads
  * the flows over its workers. The UDP checksum is 0 (none), valid for every
  * port; trafgen sends these as fast as one static frame.
+ *
+ * `flows` (drain --flows) picks other traffic mixes: 256 = the source port's
+ * low byte only (high byte 0x30); 65280 = 255 × 256 hosts 10.0.X.Y (X one
+ * counter of 255 values, Y one of 256: the most two one-byte counters give),
+ * ports fixed, so the probe's flows and topn's hosts and pairs are 65,280
+ * each (the IPv4 checksum is then wrong; the frames go to a foreign MAC and
+ * no reader checks it).
  */
-export function frameConfig(dir: string, size: number): string {
-  const path = join(dir, `frame-${size}.cfg`);
+export function frameConfig(dir: string, size: number, flows: number = FLOWS): string {
+  if (!FLOW_MIXES.includes(flows)) throw new Error(`flows: ${flows} is not one of ${FLOW_MIXES.join(", ")}`);
+  const path = join(dir, flows === FLOWS ? `frame-${size}.cfg` : `frame-${size}-${flows}f.cfg`);
   // the 42 header bytes (lengths and checksum for the whole frame), then the payload as a trafgen fill
   const udpHeader = udp(0x3000, 53, [], size - 34);
   const ip = { src: "10.0.0.1", dst: "10.0.0.2", proto: 17, totalLength: size - 14 };
   const f = ether(0x0800, ipv4(ip, udpHeader), [], false);
   f.set([2, 0, 0, 0, 0, 0x99]); // to the foreign MAC
   const bytes = [...f].map((x) => `0x${x.toString(16).padStart(2, "0")}`);
-  bytes[SPORT_LOW - 1] = "dinc(0x30, 0x40)"; // source port: 0x3000..0x40ff, 4,352 pairs in turn
-  bytes[SPORT_LOW] = "dinc(0, 255)";
+  if (flows === FLOWS) {
+    bytes[SPORT_LOW - 1] = "dinc(0x30, 0x40)"; // source port: 0x3000..0x40ff, 4,352 pairs in turn
+    bytes[SPORT_LOW] = "dinc(0, 255)";
+  } else if (flows === 256) bytes[SPORT_LOW] = "dinc(0, 255)"; // source port 0x3000..0x30ff
+  else {
+    bytes[IP_SRC + 2] = "dinc(0, 254)"; // 10.0.X.Y: 255 × 256 pairs in turn
+    bytes[IP_SRC + 3] = "dinc(0, 255)";
+  }
   bytes.push(`fill(0x5a, ${size - 42})`);
   writeFileSync(path, `{ ${bytes.join(",")} }\n`);
   return path;
@@ -137,6 +151,10 @@ export function frameConfig(dir: string, size: number): string {
 export const FLOWS = 17 * 256;
 /** Offset of the UDP source port's low byte in those frames (Ethernet 14 + IPv4 20 + 1). */
 const SPORT_LOW = 35;
+/** Offset of the IPv4 source address (Ethernet 14 + 12). */
+const IP_SRC = 26;
+/** The traffic mixes frameConfig makes (flows per mix). */
+export const FLOW_MIXES = [256, FLOWS, 65280];
 
 /** Send `count` frames with trafgen from the tx namespace; `rate` pps (0 = max). */
 export function trafgen(
