@@ -13,7 +13,15 @@
 import process from "node:process";
 import { runCapture, sumStats, workerCounters, type WorkerState } from "../lib/cluster/cluster.ts";
 import type { CountSnapshot } from "../lib/analysis/count.ts";
-import { captureCli, fmt, main, parseCapture, ringOptions, workerOptions } from "../lib/cli/common.ts";
+import {
+  captureCli,
+  fmt,
+  main,
+  parseCapture,
+  ringOptions,
+  workerOptions,
+  xdpBanner,
+} from "../lib/cli/common.ts";
 import { startMetrics } from "../lib/cli/metrics.ts";
 
 // the analysis each thread runs, by module and export (a Worker imports it itself)
@@ -53,11 +61,14 @@ await main(async (started) => {
     count: f.count,
     duration: f.duration,
     onSnapshot,
-    onStart: started,
+    onStart: (x) => {
+      started();
+      xdpBanner(f.iface, x); // xdp: the queues, the mode and zero-copy or copy, on stderr
+    },
   });
   latest = end.workers;
   if (end.error !== undefined) metrics.failed = true;
-  const s = { ...sumStats(end.workers), delivery: end.delivery };
+  const s = { ...sumStats(end.workers), delivery: end.delivery, xdp: end.xdp };
   const { bytes } = end.total;
   const offered = s.packets + s.dropped;
   const secs = end.seconds || 1e-9;

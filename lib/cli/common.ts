@@ -28,6 +28,7 @@ import {
   type WaitMode,
 } from "../source/live/ring_base.ts";
 import type { SourceOptions } from "../source/open.ts";
+import type { XdpInfo } from "../source/live/xdp_queues.ts";
 import { type MetricsAddress, parseMetricsAddress } from "../ops/metrics.ts";
 
 /** A bad command line: printed as one line, exit 2. */
@@ -62,6 +63,8 @@ export interface CaptureFlags {
   immediate: boolean;
   /** --metrics: where to serve Prometheus metrics (undefined: not served). */
   metrics?: MetricsAddress;
+  /** --queue: the one receive queue an xdp capture reads (default: every queue). */
+  queue?: number;
   /** Every option cac parsed, for tool-specific ones. */
   raw: Record<string, unknown>;
 }
@@ -100,7 +103,8 @@ export function captureOptions(cmd: Cac): Cac {
     .option("--sampling <n>", "Keep 1 packet in N, in the kernel")
     .option("--json", "Last stdout line: one JSON object of the counters")
     .option("--immediate", "Each packet delivered as soon as the kernel wrote it (default: when -c <= 16)")
-    .option("--metrics <addr>", "Serve Prometheus metrics on [HOST:]PORT/metrics (default host 127.0.0.1)");
+    .option("--metrics <addr>", "Serve Prometheus metrics on [HOST:]PORT/metrics (default host 127.0.0.1)")
+    .option("--queue <q>", "RINGCAP_BACKEND=xdp: read only receive queue Q (default: every queue)");
 }
 
 /**
@@ -185,6 +189,7 @@ const COMMON = new Set([
   "fanout",
   "immediate",
   "metrics",
+  "queue",
 ]);
 
 /**
@@ -237,6 +242,17 @@ export function parseCapture(
     throw new UsageError(`--fanout must be ${FANOUT_MODES.join(", ")}, got '${fanout}'`);
   }
   const read = typeof o.r === "string" ? o.r : typeof o.read === "string" ? o.read : undefined;
+  const xdp = process.env.RINGCAP_BACKEND === "xdp";
+  if (xdp && o.fanout !== undefined && read === undefined) {
+    throw new UsageError(
+      "--fanout does not apply to the xdp backend: the NIC's RSS picks each frame's receive queue and " +
+        "each worker reads whole queues (drop --fanout)",
+    );
+  }
+  const queue = o.queue === undefined ? undefined : num("--queue", o.queue, 0, 65535);
+  if (queue !== undefined && !xdp) {
+    throw new UsageError("--queue picks an AF_XDP receive queue: it needs RINGCAP_BACKEND=xdp");
+  }
   if (read !== undefined && workers > 1) {
     throw new UsageError("-r FILE is read by one thread: drop --workers (it is for live captures)");
   }
@@ -261,6 +277,7 @@ export function parseCapture(
     write: typeof o.w === "string" ? o.w : typeof o.write === "string" ? o.write : undefined,
     filter: args.join(" "),
     metrics: o.metrics === undefined ? undefined : metricsAddress(o.metrics),
+    queue,
     raw: o,
   };
 }
@@ -283,7 +300,32 @@ export function ringOptions(f: CaptureFlags): RingOptions {
     sampling: f.sampling,
     filter: f.filter,
     immediate: f.immediate,
+    xdpQueue: f.queue,
   };
+}
+
+/**
+ * The banner line of an xdp capture (stderr): what it obtained — the queues
+ * read, native or generic mode, zero-copy or copy — and that it takes the
+ * frames from the stack. Nothing on the other backends.
+ *
+ * @example
+ * ```ts
+ * import { xdpBanner } from "./common.ts";
+ * xdpBanner("eth1", { mode: "native", zeroCopy: true, queues: [0, 1] });
+ * // pcount: eth1: AF_XDP on 2 receive queues (0,1), native mode, zero-copy; frames captured are taken from the stack
+ * ```
+ */
+export function xdpBanner(iface: string, x: XdpInfo | undefined): void {
+  if (!x) return;
+  const tool = process.argv[1]?.split("/").pop()?.replace(/\.ts$/, "") ?? "ringcap";
+  const q = x.queues.length === 1
+    ? `receive queue ${x.queues[0]}`
+    : `${x.queues.length} receive queues (${x.queues.join(",")})`;
+  console.error(
+    `${tool}: ${iface}: AF_XDP on ${q}, ${x.mode} mode, ${x.zeroCopy ? "zero-copy" : "copy"}; ` +
+      `frames captured are taken from the stack`,
+  );
 }
 
 /**

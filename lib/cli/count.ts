@@ -24,12 +24,13 @@ import { counting, type CountSnapshot } from "../analysis/count.ts";
 import { runCapture, sumStats, workerCounters, type WorkerState } from "../cluster/cluster.ts";
 import { type CliMetrics, startMetrics, watchSource } from "./metrics.ts";
 import type { OpenedSource } from "../source/open.ts";
-import { type CaptureFlags, fmt, ringOptions, StatusLine, writeOut } from "./common.ts";
+import { type CaptureFlags, fmt, ringOptions, StatusLine, writeOut, xdpBanner } from "./common.ts";
 
 /** Count packets until -c, --duration, Ctrl-C or end of file; print the totals. Returns the exit code. */
 export async function runCount(s: OpenedSource, f: CaptureFlags, m?: CliMetrics): Promise<number> {
   m ??= await startMetrics(f);
   watchSource(m, s);
+  xdpBanner(s.name, s.xdp);
   const status = new StatusLine();
   let packets = 0, bytes = 0;
   const end = await runAnalysis(s.src, counting, {}, {
@@ -49,7 +50,7 @@ export async function runCount(s: OpenedSource, f: CaptureFlags, m?: CliMetrics)
   }).finally(() => status.clear());
   if (end.error !== undefined) m.failed = true;
   ({ packets, bytes } = end.total);
-  const st = { ...s.src.stats(), delivery: s.ring?.delivery }; // delivery: live captures only
+  const st = { ...s.src.stats(), delivery: s.ring?.delivery, xdp: s.xdp }; // delivery: live captures only
   const secs = end.seconds || 1e-9;
   const offered = st.packets + st.dropped;
   const line = `${s.name}: ${fmt(packets)} packets, ${fmt(bytes)} bytes, ${fmt(st.dropped)} dropped ` +
@@ -87,7 +88,10 @@ export async function runCountWorkers(f: CaptureFlags, started: () => void, m?: 
     fanout: f.fanout,
     count: f.count,
     duration: f.duration,
-    onStart: started,
+    onStart: (x) => {
+      started();
+      xdpBanner(f.iface, x);
+    },
     onSnapshot: (d: CountSnapshot, sec, ws, final) => {
       latest = ws;
       if (final) return;
@@ -103,7 +107,7 @@ export async function runCountWorkers(f: CaptureFlags, started: () => void, m?: 
   latest = end.workers;
   if (end.error !== undefined) metrics.failed = true;
   ({ packets, bytes } = end.total);
-  const st = { ...sumStats(end.workers), delivery: end.delivery };
+  const st = { ...sumStats(end.workers), delivery: end.delivery, xdp: end.xdp };
   const secs = end.seconds || 1e-9;
   const offered = st.packets + st.dropped;
   const line = `${f.iface}: ${fmt(packets)} packets, ${fmt(bytes)} bytes, ${fmt(st.dropped)} dropped ` +

@@ -12,7 +12,7 @@ import { dumping, type PacketSink } from "../analysis/dump.ts";
 import { TextSink } from "../sink/text.ts";
 import { PcapWriter } from "../sink/pcap/writer.ts";
 import { RotatingPcapWriter } from "../sink/pcap/rotate.ts";
-import { type CaptureFlags, fmt, StatusLine, UsageError, writeOut } from "./common.ts";
+import { type CaptureFlags, fmt, StatusLine, UsageError, writeOut, xdpBanner } from "./common.ts";
 import type { OpenedSource } from "../source/open.ts";
 import { type CliMetrics, startMetrics, watchSource } from "./metrics.ts";
 
@@ -154,6 +154,7 @@ export async function runDump(
   const lazy = !s.live && o.rotateSeconds > 0;
   if (o.write && !lazy) writer = open();
   started();
+  xdpBanner(s.name, s.xdp);
   const status = new StatusLine();
   const text = new TextSink((t) => writeOut(t));
   // -w: the pcap writer (a file with -G opens at its first packet); else tcpdump-style lines
@@ -193,7 +194,7 @@ export async function runDump(
     if (o.write && writer === null) writer = open();
     writer?.close();
   }
-  const st = { ...s.src.stats(), delivery: s.ring?.delivery }; // delivery: live captures only
+  const st = { ...s.src.stats(), delivery: s.ring?.delivery, xdp: s.xdp }; // delivery: live captures only
   if (s.live) {
     // as tcpdump: captured = written or printed; received by filter = put in the ring
     console.error(`${read} packets captured`);

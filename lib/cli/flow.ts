@@ -19,9 +19,11 @@ import {
   UsageError,
   workerOptions,
   writeOut,
+  xdpBanner,
 } from "./common.ts";
 import type { CaptureStats } from "../packet.ts";
 import type { Delivery } from "../source/live/ring_base.ts";
+import type { XdpInfo } from "../source/live/xdp_queues.ts";
 import { openSource } from "../source/open.ts";
 import {
   type ProbeResult,
@@ -200,6 +202,7 @@ export async function runFlowTool(
     else status.show(`${name}: ${probeStatus(st)}`);
   };
   let res: ProbeResult, counters: CaptureStats, workers: object = {}, delivery: Delivery | undefined;
+  let xdp: XdpInfo | undefined;
   if (flags.workers > 1) {
     let ws: readonly WorkerState[] = [];
     metrics.capture = () => ws.map((w) => w.stats);
@@ -210,7 +213,10 @@ export async function runFlowTool(
         fanout: flags.fanout,
         sampling: { interval: flags.sampling, algorithm: "random" }, // AF_PACKET's BPF samples at random
         onStatus: show,
-        onStart: started,
+        onStart: (x) => {
+          started();
+          xdpBanner(flags.iface, x);
+        },
         onWorkers: (w) => (ws = w),
         returnErrors: true,
       });
@@ -219,6 +225,7 @@ export async function runFlowTool(
       counters = sumStats(r.workers);
       workers = { workers: workerCounters(r.workers) };
       delivery = r.delivery;
+      xdp = r.xdp;
     } finally {
       status.clear();
     }
@@ -229,6 +236,7 @@ export async function runFlowTool(
     // the kernel module samples deterministically, AF_PACKET's BPF at random, the file reader 1-in-N in order
     const algorithm = s.ring?.backend === "packet" ? "random" : "deterministic";
     started();
+    xdpBanner(s.name, xdp = s.xdp);
     try {
       res = await runProbe(s.src, {
         ...options,
@@ -258,6 +266,7 @@ export async function runFlowTool(
       flows: res.exported,
       evicted: res.evicted,
       delivery,
+      xdp,
       collectors: res.collectors ?? [],
       ...metrics.drops(counters),
     };

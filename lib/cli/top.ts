@@ -10,7 +10,15 @@
  * @module
  */
 import { run } from "../run.ts";
-import { type CaptureFlags, fmt, ringOptions, StatusLine, UsageError, writeOut } from "./common.ts";
+import {
+  type CaptureFlags,
+  fmt,
+  ringOptions,
+  StatusLine,
+  UsageError,
+  writeOut,
+  xdpBanner,
+} from "./common.ts";
 import type { OpenedSource } from "../source/open.ts";
 import type { TopReport } from "../analysis/top/counter.ts";
 import { TopAnalysis, type TopSnapshot, topTalkers } from "../analysis/top/analysis.ts";
@@ -90,6 +98,7 @@ export function topFlags(o: Record<string, unknown>): TopFlags {
 export async function runTop(s: OpenedSource, f: CaptureFlags, t: TopFlags, m?: CliMetrics): Promise<number> {
   m ??= await startMetrics(f);
   watchSource(m, s);
+  xdpBanner(s.name, s.xdp);
   const screen = f.json || !s.live ? null : new Screen(1);
   const status = new StatusLine(screen?.tty ? false : undefined);
   const ctx = { source: s.name, byPackets: t.byPackets };
@@ -145,6 +154,7 @@ export async function runTop(s: OpenedSource, f: CaptureFlags, t: TopFlags, m?: 
       filtered: stats.filtered,
       bytes: stats.bytes,
       delivery: s.ring?.delivery,
+      xdp: s.xdp,
     };
     const drops = m.drops(stats);
     writeOut(JSON.stringify({ ...whole, ...counters, seconds: +seconds.toFixed(6), ...drops }) + "\n");
@@ -231,8 +241,9 @@ export async function runTopWorkers(
         count: f.count,
         duration: f.duration,
         tickMs: t.interval * 1000,
-        onStart: () => {
+        onStart: (x) => {
           started();
+          xdpBanner(f.iface, x);
           session.begin(now());
         },
         onSnapshot: (s: TopSnapshot, _sec, ws, final) => {
@@ -249,7 +260,7 @@ export async function runTopWorkers(
   }
   latest = end.workers;
   if (end.error !== undefined) metrics.failed = true;
-  const st = { ...sumStats(end.workers), delivery: end.delivery };
+  const st = { ...sumStats(end.workers), delivery: end.delivery, xdp: end.xdp };
   const empty = topTalkers.create({ interval: t.interval, packetTime: false }).snapshot();
   const whole = session.finish(last ?? empty, now(), st.dropped);
   if (f.json) {

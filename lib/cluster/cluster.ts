@@ -35,14 +35,15 @@
  * @module
  */
 import { type AnalysisKind, loadAnalysisKind, runAnalysis } from "../analysis/analysis.ts";
-import { Ring } from "../source/live/ring.ts";
 import type { CaptureStats } from "../packet.ts";
 import { type RunResult, stopSignalled } from "../run.ts";
 import { RingError } from "../source/live/errors.ts";
 import type { Delivery, FanoutMode, RingOptions } from "../source/live/ring_base.ts";
 import { SharedControl } from "./shared.ts";
 import { release as osRelease } from "node:os";
+import process from "node:process";
 import type { OpenMessage } from "./worker.ts";
+import { openLive, xdpBackend, type XdpInfo, xdpInfo, xdpQueueList } from "../source/live/xdp_queues.ts";
 
 /** An analysis a Worker can load: the module's URL, the name of its exported `AnalysisKind`, its options. */
 export interface AnalysisRef<O, S = unknown> {
@@ -116,6 +117,8 @@ export interface ClusterResult<S> {
   error?: WorkerError;
   /** How packets reached the workers' readers (`ring.delivery`; every ring alike). */
   delivery?: Delivery;
+  /** On the xdp backend: attach mode, zero-copy or copy, every queue read (all workers'). */
+  xdp?: XdpInfo;
 }
 
 /** The names of the ring options (what each Worker passes to Ring.open). */
@@ -133,6 +136,8 @@ const RING_KEYS = [
   "steal",
   "backend",
   "immediate",
+  "xdpMode",
+  "xdpQueue",
 ] as const satisfies readonly (keyof RingOptions)[];
 
 /** The ring options among a cluster's (functions and cluster settings are not sent to Workers). */
@@ -190,7 +195,7 @@ export async function runCluster<O, S>(
   iface: string,
   ref: AnalysisRef<O, S>,
   o: ClusterOptions<S>,
-  onStart?: () => void,
+  onStart?: (xdp?: XdpInfo) => void,
 ): Promise<ClusterResult<S>> {
   const n = o.workers;
   if (!Number.isInteger(n) || n < 1 || n > 64) {
@@ -199,7 +204,21 @@ export async function runCluster<O, S>(
   const kind = await kindOf(ref);
   const { fanout = "hash", defrag, count = 0, duration = 0, tickMs = 1000, onSnapshot } = o;
   const ring = ringOnly(o);
-  const warning = kernelWarning();
+  // xdp: no fanout; each worker reads whole receive queues (worker i: queues i, i+n, ...)
+  const xdp = xdpBackend(ring) ? xdpQueueList(iface, ring) : null;
+  if (xdp && n > xdp.length) {
+    const chosen = ring.xdpQueue !== undefined || !!process.env.RINGCAP_XDP_QUEUE;
+    const nq = xdp.length, q = xdp[0], queues = nq === 1 ? "1 receive queue" : `${nq} receive queues`;
+    throw new RingError(
+      "EINVAL",
+      chosen
+        ? `--workers ${n}: the xdp backend reads only queue ${q} of ${iface} (--queue), one AF_XDP socket ` +
+          `that one worker reads: use --workers 1, or drop --queue to read every queue`
+        : `--workers ${n}: ${iface} has ${queues} and the xdp backend gives each worker whole queues ` +
+          `(one AF_XDP socket per queue): use --workers ${nq}${nq > 1 ? " or fewer" : ""}`,
+    );
+  }
+  const warning = xdp ? null : kernelWarning();
   if (warning) console.error(warning);
   const control = SharedControl.create(count);
   const shared = new SharedControl(control);
@@ -209,6 +228,7 @@ export async function runCluster<O, S>(
   for (let i = 0; i < n; i++) states.push({ index: i, stats: { ...ZERO }, read: 0 });
   const handlers: Array<(m: Msg) => void> = [];
   let delivery: Delivery | undefined;
+  const xdps: Array<XdpInfo | undefined> = [];
   const url = new URL("./worker.ts", import.meta.url).href;
   const spawn = (i: number, group: number): Promise<number> => {
     const w = new Worker(url, { type: "module" });
@@ -217,6 +237,7 @@ export async function runCluster<O, S>(
       handlers[i] = (m: Msg) => {
         if (m.type === "joined") {
           delivery ??= m.delivery;
+          xdps[i] = m.xdp;
           resolve(m.group);
         } else if (m.type === "failed") reject(new RingError(m.code ?? "EIO", m.message));
       };
@@ -229,7 +250,8 @@ export async function runCluster<O, S>(
         type: "open",
         index: i,
         iface,
-        ring: { ...ring, fanout: { mode: fanout, group, members: n, defrag } },
+        ring: xdp ? ring : { ...ring, fanout: { mode: fanout, group, members: n, defrag } },
+        xdpQueues: xdp ? xdp.filter((_, k) => k % n === i) : undefined,
         module: ref.module,
         export: ref.export,
         options: ref.options,
@@ -243,7 +265,8 @@ export async function runCluster<O, S>(
   try {
     const group = await spawn(0, 0);
     const others = [];
-    for (let i = 1; i < n; i++) others.push(spawn(i, group));
+    // xdp: one worker after the other (libxdp attaches the program with the first socket)
+    for (let i = 1; i < n; i++) xdp ? await spawn(i, group) : others.push(spawn(i, group));
     await Promise.all(others);
   } catch (e) {
     terminate();
@@ -251,7 +274,7 @@ export async function runCluster<O, S>(
   }
   // every member joined: start them all
   const startupMs = performance.now() - t00;
-  onStart?.();
+  onStart?.(xdp ? mergeXdp(xdps) : undefined);
   const t0 = performance.now();
   const seconds = () => (performance.now() - t0) / 1000;
   let total: S | undefined;
@@ -352,6 +375,18 @@ export async function runCluster<O, S>(
     workers: states,
     error,
     delivery,
+    xdp: xdp ? mergeXdp(xdps) : undefined,
+  };
+}
+
+/** The workers' xdp reports as one: the first's mode, zero-copy where all are, every queue. */
+function mergeXdp(each: Array<XdpInfo | undefined>): XdpInfo | undefined {
+  const xs = each.filter((x): x is XdpInfo => x !== undefined);
+  if (!xs.length) return undefined;
+  return {
+    mode: xs[0].mode,
+    zeroCopy: xs.every((x) => x.zeroCopy),
+    queues: xs.flatMap((x) => x.queues).sort((a, b) => a - b),
   };
 }
 
@@ -362,6 +397,10 @@ export async function runCluster<O, S>(
  * `onStart` runs once the capture started (every member joined); errors
  * before it are start-up errors (exit 2), after it capture failures (exit 1).
  * With one worker a failure is the source's own error (e.g. RingError ENODEV).
+ * On the xdp backend every receive queue is read unless `xdpQueue` picks one
+ * (one thread: round-robin over the queues' rings; N workers: worker i reads
+ * queues i, i+N, ...; more workers than queues is EINVAL), and `onStart`
+ * gets what was obtained (`XdpInfo`, for the tool's banner).
  *
  * @example
  * ```ts
@@ -374,7 +413,7 @@ export async function runCluster<O, S>(
 export async function runCapture<O, S>(
   iface: string,
   ref: AnalysisRef<O, S>,
-  o: ClusterOptions<S> & { onStart?: () => void },
+  o: ClusterOptions<S> & { onStart?: (xdp?: XdpInfo) => void },
 ): Promise<Omit<ClusterResult<S>, "error"> & { error?: unknown }> {
   if (o.workers !== 1) {
     return await runCluster(iface, ref, o, o.onStart);
@@ -382,9 +421,9 @@ export async function runCapture<O, S>(
   const kind = await kindOf(ref);
   const { count, duration, tickMs, onSnapshot, onStart, handleSignals } = o;
   const t0 = performance.now();
-  using r = await Ring.open(iface, ringOnly(o));
+  using r = await openLive(iface, ringOnly(o));
   const startupMs = performance.now() - t0;
-  onStart?.();
+  onStart?.(xdpInfo(r));
   const state: WorkerState = { index: 0, stats: { ...ZERO }, read: 0 };
   const stats = () => {
     try {
@@ -406,5 +445,5 @@ export async function runCapture<O, S>(
   });
   stats();
   state.read = end.read;
-  return { ...end, startupMs, workers: [state], delivery: r.delivery };
+  return { ...end, startupMs, workers: [state], delivery: r.delivery, xdp: xdpInfo(r) };
 }

@@ -24,6 +24,7 @@ import type { FlowSnapshot, MeterOptions } from "../analysis/flow/meter.ts";
 import type { ProbeOptions, ProbeResult, ProbeStats } from "../analysis/flow/probe.ts";
 import { FlowExport } from "../sink/netflow/flow_export.ts";
 import type { Delivery, RingOptions } from "../source/live/ring_base.ts";
+import type { XdpInfo } from "../source/live/xdp_queues.ts";
 import { type ClusterOptions, runCapture, sumStats, type WorkerState } from "./cluster.ts";
 
 const METERING = {
@@ -36,7 +37,7 @@ export type ProbeWorkersOptions =
   & ProbeOptions
   & Pick<ClusterOptions<FlowSnapshot>, "workers" | "fanout" | "defrag">
   & {
-    onStart?: () => void;
+    onStart?: (xdp?: XdpInfo) => void;
     /** Each worker's ring counters, at every snapshot (e.g. for --metrics). */
     onWorkers?: (workers: readonly WorkerState[]) => void;
   };
@@ -49,7 +50,7 @@ export async function runProbeWorkers(
   iface: string,
   ring: Omit<RingOptions, "fanout" | "paused">,
   o: ProbeWorkersOptions,
-): Promise<ProbeResult & { workers: WorkerState[]; delivery?: Delivery }> {
+): Promise<ProbeResult & { workers: WorkerState[]; delivery?: Delivery; xdp?: XdpInfo }> {
   const x = await FlowExport.open({ ...o, live: true });
   const meter: MeterOptions = {
     live: true,
@@ -104,5 +105,6 @@ export async function runProbeWorkers(
     error: end.error,
     workers: end.workers,
     delivery: end.delivery,
+    xdp: end.xdp,
   };
 }

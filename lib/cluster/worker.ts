@@ -10,6 +10,10 @@
  * Messages in: `open` (what to capture and analyse), `start`, `snapshot`.
  * Messages out: `joined` (the group id), `snapshot`, `done`, `failed`.
  *
+ * On the xdp backend there is no fanout group: the member opens the AF_XDP
+ * rings of the receive queues it was given (`xdpQueues`; several are read
+ * round-robin by `XdpQueues`) and reports what it obtained in `joined`.
+ *
  * Fault injection for tests: RINGCAP_FAULT_WORKER=K:P makes worker K throw
  * after it has analysed P packets.
  * @module
@@ -19,6 +23,7 @@ import type { Packet } from "../packet.ts";
 import { run } from "../run.ts";
 import { Ring } from "../source/live/ring.ts";
 import type { RingOptions } from "../source/live/ring_base.ts";
+import { type LiveSource, xdpInfo, XdpQueues } from "../source/live/xdp_queues.ts";
 import { type Analysis, loadAnalysisKind } from "../analysis/analysis.ts";
 import { SharedControl } from "./shared.ts";
 import { transferables } from "./transfer.ts";
@@ -34,11 +39,13 @@ export interface OpenMessage {
   options: unknown;
   control: SharedArrayBuffer;
   tickMs: number;
+  /** xdp: the receive queues this worker reads (one AF_XDP socket each; no fanout group). */
+  xdpQueues?: number[];
 }
 
 // deno-lint-ignore no-explicit-any
 const port = globalThis as any; // the Worker's global scope (self)
-let ring: Ring | null = null;
+let ring: LiveSource | null = null;
 let analysis: Analysis<unknown> | null = null;
 let index = -1;
 let started: (() => void) | null = null;
@@ -69,8 +76,13 @@ async function open(m: OpenMessage): Promise<void> {
   index = m.index;
   try {
     analysis = (await loadAnalysisKind(m.module, m.export)).create(m.options);
-    ring = await Ring.open(m.iface, { ...m.ring, paused: true });
-    post({ type: "joined", index, group: ring.fanoutGroup, delivery: ring.delivery });
+    const q = m.xdpQueues;
+    ring = q === undefined
+      ? await Ring.open(m.iface, { ...m.ring, paused: true })
+      : q.length === 1
+      ? await Ring.open(m.iface, { ...m.ring, backend: "xdp", xdpQueue: q[0], paused: true })
+      : await XdpQueues.open(m.iface, { ...m.ring, paused: true }, q);
+    post({ type: "joined", index, group: ring.fanoutGroup, delivery: ring.delivery, xdp: xdpInfo(ring) });
   } catch (e) {
     fail(e, "open");
     ring?.close();
@@ -108,7 +120,9 @@ async function capture(m: OpenMessage): Promise<void> {
     }
     a.finish?.(Date.now());
     const snapshot = a.snapshot();
-    post({ type: "done", index, reason: end.reason, read: end.read, snapshot, stats: r.stats() }, snapshot);
+    const stats = r.stats();
+    r.close(); // before "done": the main thread may end this Worker then (xdp detaches its program at close)
+    post({ type: "done", index, reason: end.reason, read: end.read, snapshot, stats }, snapshot);
   } catch (e) {
     control.requestStop();
     fail(e, "capture");

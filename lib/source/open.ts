@@ -17,12 +17,12 @@
  * @module
  */
 import type { CaptureStats, Packet, PacketSource } from "../packet.ts";
-import { Ring } from "./live/ring.ts";
 import { BpfFilter } from "./live/filter.ts";
 import { openCaptureFile } from "./file/open.ts";
 import type { CaptureFileReader } from "./file/reader_base.ts";
 import { RingError } from "./live/errors.ts";
 import type { RingOptions } from "./live/ring_base.ts";
+import { type LiveSource, openLive, type XdpInfo, xdpInfo } from "./live/xdp_queues.ts";
 
 /** What to open: `iface` (live, with the ring options) or `read` (a file; "-" = standard input). */
 export interface SourceOptions extends RingOptions {
@@ -42,8 +42,10 @@ export interface OpenedSource extends Disposable {
   readonly name: string;
   /** A live capture (wall-clock intervals, drops) rather than a file. */
   readonly live: boolean;
-  /** The live ring, when live. */
-  readonly ring?: Ring;
+  /** The live ring, when live (on xdp without a chosen queue: every queue's ring, read in turn). */
+  readonly ring?: LiveSource;
+  /** On the xdp backend: the attach mode, zero-copy or copy, and the queues read. */
+  readonly xdp?: XdpInfo;
   /** The file reader, when reading a file. */
   readonly reader?: CaptureFileReader;
   /** Link type of the packets (1 = Ethernet). */
@@ -92,15 +94,17 @@ class FileSource implements PacketSource {
 
 /**
  * Open what the options name: `read` (a file, or "-" for standard input) with
- * the filter and sampling applied, else a live `Ring` on `iface`.
+ * the filter and sampling applied, else a live `Ring` on `iface` (on xdp,
+ * every receive queue unless one is chosen: `openLive`).
  */
 export async function openSource(o: SourceOptions): Promise<OpenedSource> {
   const { iface = "", read, ethernetOnly = false, ...ringOptions } = o;
   if (read === undefined) {
-    const ring = await Ring.open(iface, ringOptions);
+    const ring = await openLive(iface, ringOptions);
     return {
       src: ring,
       ring,
+      xdp: xdpInfo(ring),
       name: iface,
       live: true,
       linkType: 1,

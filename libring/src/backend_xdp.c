@@ -284,10 +284,18 @@ static void xdp_close(struct lr_handle *h)
 	if (p->xsk)
 		X.socket_delete(p->xsk); /* detaches libxdp's program with its last socket */
 	if (p->lock_fd >= 0) {
-		/* the last capture on the interface: nothing may stay attached */
-		if (p->xsk && !flock(p->lock_fd, LOCK_EX | LOCK_NB))
-			detach_xsk_prog(h->ifindex);
+		/* the last capture on the interface: nothing may stay attached. Our
+		 * shared lock goes first, then a fresh descriptor tries for the
+		 * exclusive one: of several sockets closing at once (one per queue,
+		 * in several threads) the last to let go always gets it. */
 		close(p->lock_fd);
+		if (p->xsk) {
+			int fd = lock_open(h->ifindex);
+			if (fd >= 0 && !flock(fd, LOCK_EX | LOCK_NB))
+				detach_xsk_prog(h->ifindex);
+			if (fd >= 0)
+				close(fd);
+		}
 	}
 	if (p->umem)
 		X.umem_delete(p->umem);
