@@ -3,7 +3,7 @@
  * Figure 1) on this machine, ringcap next to a C reader, tcpdump and a
  * recvfrom() reader, contenders interleaved in one run.
  *
- *   npm run bench -- [--quick | --smoke] [--only drain,live,cpu,latency,rate,scaling]
+ *   npm run bench -- [--quick | --smoke] [--only drain,live,cpu,latency,rate,scaling,vm]
  *                    [--reps N] [--contenders a,b] [--sizes 64,1500] [--setups plain,rps] [--out DIR]
  *                    [--nice N]  (the scaling section's drain readers in a session of their own, autogroup nice N)
  *                    [--flows 256,4352,65280]  (drain: traffic mixes, net.ts frameConfig; default 4352)
@@ -19,6 +19,9 @@
  *   scaling  pcount, topn and the probe with 2 workers vs 1 (--workers 2
  *            --fanout hash, same ring memory in total): drain reading rate
  *            from warm rings, start-up time, live % captured (plain and RPS)
+ *   vm       the kernel module vs AF_PACKET in the VM (qemu TCG, one boot):
+ *            drain speed of the TS and C readers on both backends, Bun and
+ *            Deno (scripts/bench/vm.ts, scripts/bench/vm_drain.sh); full mode or --only vm
  * Output: a table on stdout, build/bench/results.json, build/bench/*.svg.
  * Needs root (namespaces), trafgen (netsniff-ng), tcpdump, ethtool, gcc.
  *
@@ -60,9 +63,10 @@ import {
 import { killAll, Proc, sleep, stopAll } from "./proc.ts";
 import { median, quantile, summary } from "./stats.ts";
 import { writePlots } from "./svg.ts";
+import { type VmResult, vmSection, vmTable } from "./vm.ts";
 
-type Section = "drain" | "live" | "cpu" | "latency" | "rate" | "scaling";
-const SECTIONS: Section[] = ["drain", "live", "cpu", "latency", "rate", "scaling"];
+type Section = "drain" | "live" | "cpu" | "latency" | "rate" | "scaling" | "vm";
+const SECTIONS: Section[] = ["drain", "live", "cpu", "latency", "rate", "scaling", "vm"];
 type Wait = "busy" | "poll" | "adaptive";
 
 interface Plan {
@@ -1138,6 +1142,8 @@ export interface Results {
   rate: LiveRow[];
   /** 1 vs 2 workers: drain (reading rate, start-up) and live rows (cread as the reference). */
   scaling: { drain: ScalingDrainRow[]; live: LiveRow[] };
+  /** The module vs AF_PACKET in the VM (section vm). */
+  vm?: VmResult;
   summary?: Record<string, unknown>;
   /** Set when SIGINT/SIGTERM cut the run short: the rows are what was measured until then. */
   interrupted?: boolean;
@@ -1339,6 +1345,7 @@ function table(R: Results): string {
     }
   }
   if (R.scaling.drain.length || R.scaling.live.length) L.push(...scalingTable(R));
+  if (R.vm) L.push(...vmTable(R.vm));
   return L.join("\n");
 }
 
@@ -1350,7 +1357,7 @@ async function main(): Promise<number> {
   const argv = process.argv.slice(2);
   if (argv.includes("-h") || argv.includes("--help")) {
     console.log(
-      "usage: npm run bench -- [--quick|--smoke] [--only drain,live,cpu,latency,rate,scaling] [--reps N] [--nice N]\n" +
+      "usage: npm run bench -- [--quick|--smoke] [--only drain,live,cpu,latency,rate,scaling,vm] [--reps N] [--nice N]\n" +
         "                        [--contenders a,b] [--sizes 64,1500] [--setups plain,rps] [--out DIR]",
     );
     return 0;
@@ -1411,6 +1418,13 @@ async function main(): Promise<number> {
       if (s === "latency") await latency(p, R);
       if (s === "rate") await rateSweep(p, R);
       if (s === "scaling") await scalingSection(p, R);
+      if (s === "vm") { // one VM boot: 100,000 frames (30,000 in quick/smoke), --reps N (default 5)
+        const r = argv.indexOf("--reps");
+        R.vm = vmSection(p.mode === "full" ? 100_000 : 30_000, r >= 0 ? Number(argv[r + 1]) : 5, [
+          "bun",
+          "deno",
+        ]);
+      }
     }
   } finally {
     await shutdown();
