@@ -2,15 +2,21 @@
  * The cost of the TypeScript read loop alone, with no kernel and no memory
  * traffic from a NIC: a synthetic TPACKET_V3 ring (64 blocks of 1 MiB filled
  * with 64-byte IPv4/UDP frames over 256 flows) in an ArrayBuffer, read by the
- * real reader (lib/source/live/ring_v3.ts) four ways, in turn: pcount's loop (the
+ * real reader (lib/source/live/ring_v3.ts) six ways, in turn: pcount's loop (the
  * counting analysis through runAnalysis and lib/run.ts),
- * a bare `for (p = next(); p; p = next())`, the bare loop plus `decode()`, and
- * the bare loop feeding the flow probe (decode + flow table; its export goes to
- * a discard port). Prints ns per packet per repetition; the differences are
- * what decoding and metering cost.
+ * a bare `for (p = next(); p; p = next())`, the bare loop plus the full
+ * `decode()`, plus `decodeLean()` (lib/decode/fast.ts: the decode the probe and
+ * topn run), the bare loop feeding the flow probe (decode + flow table; its
+ * export goes to a discard port), and feeding topn's counter. Prints ns per
+ * packet per repetition and, at the end, the median per way; the differences
+ * are what decoding, metering and counting cost.
  *
- *   bun run scripts/bench/synthetic_loop.ts [REPS]
- *   deno run -A scripts/bench/synthetic_loop.ts [REPS]
+ * FLOWS (default 256): 256 = the UDP source port's low byte varies; more
+ * (up to 65,536) = the IPv4 source's last two bytes count 0..FLOWS-1, so the
+ * probe's flows and topn's hosts and pairs are FLOWS each.
+ *
+ *   bun run scripts/bench/synthetic_loop.ts [REPS] [FLOWS]
+ *   deno run -A scripts/bench/synthetic_loop.ts [REPS] [FLOWS]
  */
 import process from "node:process";
 import { V3Ring } from "../../lib/source/live/ring_v3.ts";
@@ -18,7 +24,9 @@ import { runAnalysis } from "../../lib/analysis/analysis.ts";
 import { counting } from "../../lib/analysis/count.ts";
 import type { Mapping } from "../../lib/source/live/ring_base.ts";
 import { decode, Decoded } from "../../lib/decode/mod.ts";
+import { decodeLean } from "../../lib/decode/fast.ts";
 import { FlowProbe } from "../../lib/analysis/flow/probe.ts";
+import { TopCounter } from "../../lib/analysis/top/counter.ts";
 import { ether, ipv4, udp } from "../../test/fixtures/frames.ts";
 
 const BS = 1 << 20, NB = 64, FIRST = 48, SLOT = 144, LEN = 64;
@@ -31,9 +39,12 @@ const FRAME = ether(
   ipv4({ src: "10.0.0.1", dst: "10.0.0.2", proto: 17 }, udp(0x3000, 53, new Array(LEN - 42).fill(0))),
 );
 let perBlock = 0;
+const FLOWS = Number(process.argv[3] ?? 256);
+if (!(FLOWS >= 1 && FLOWS <= 65536)) throw new Error(`FLOWS must be 1..65536, got ${process.argv[3]}`);
 
 /** Hand every block to the "reader" again, as the kernel would. */
 function fill(): void {
+  let g = 0; // frames so far: the flow of each
   for (let b = 0; b < NB; b++) {
     const base = b * BS;
     let off = base + FIRST, n = 0;
@@ -43,7 +54,9 @@ function fill(): void {
       dv.setUint32(off + 16, LEN, true); // tp_len
       dv.setUint16(off + 24, 80, true); // tp_mac
       bytes.set(FRAME, off + 80);
-      dv.setUint16(off + 80 + 34, 0x3000 + (n & 255)); // UDP source port: 256 flows
+      const flow = g++ % FLOWS;
+      if (FLOWS <= 256) dv.setUint16(off + 80 + 34, 0x3000 + flow); // UDP source port
+      else dv.setUint16(off + 80 + 28, flow); // IPv4 source 10.0.X.Y
     }
     dv.setUint32(base + 12, n, true);
     dv.setUint32(base + 16, FIRST, true);
@@ -84,11 +97,21 @@ const total = perBlock * (NB - 1);
 const reps = Number(process.argv[2] ?? 12);
 const d = new Decoded();
 const probe = await FlowProbe.open({ collectors: ["127.0.0.1:9"], version: 9 });
-const NAMES = ["pcount loop", "bare loop  ", "+ decode   ", "+ flow probe"];
+const top = new TopCounter();
+const NAMES = [
+  "pcount loop ",
+  "bare loop   ",
+  "+ decode    ",
+  "+ decodeLean",
+  "+ flow probe",
+  "+ topn      ",
+];
+const W = NAMES.length;
+const per: number[][] = NAMES.map(() => []);
 for (let rep = 0; rep < reps; rep++) {
   fill();
   let packets = 0, bytes = 0;
-  const mode = rep % 4;
+  const mode = rep % W;
   const t0 = performance.now();
   if (mode === 0) {
     const end = await runAnalysis(ring, counting, {}, { count: total, duration: 5, handleSignals: false });
@@ -103,13 +126,30 @@ for (let rep = 0; rep < reps; rep++) {
       packets++;
       bytes += decode(p, d).ipLength;
     }
-  } else {
+  } else if (mode === 3) {
+    for (let p = ring.next(); p && packets < total; p = ring.next()) {
+      packets++;
+      bytes += decodeLean(p, d).ipLength;
+    }
+  } else if (mode === 4) {
     for (let p = ring.next(); p && packets < total; p = ring.next()) {
       packets++;
       probe.add(p);
     }
+  } else {
+    for (let p = ring.next(); p && packets < total; p = ring.next()) {
+      packets++;
+      top.add(p);
+    }
+    top.clear(); // a new interval, as topn's snapshot() does
   }
   const ns = ((performance.now() - t0) * 1e6) / packets;
+  per[mode].push(ns);
   console.log(`${NAMES[mode]} ${packets} packets ${ns.toFixed(2)} ns/packet`);
 }
 await probe.close();
+const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1] ?? NaN;
+console.log(
+  `median ns/packet (${FLOWS} flows, ${Math.floor(reps / W)}+ reps each): ` +
+    NAMES.map((n, i) => `${n.trim()} ${med(per[i]).toFixed(1)}`).join(", "),
+);

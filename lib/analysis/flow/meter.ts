@@ -31,7 +31,7 @@
  */
 import type { Packet } from "../../packet.ts";
 import { Decoded } from "../../decode/decoded.ts";
-import { decode } from "../../decode/mod.ts";
+import { decodeLean } from "../../decode/fast.ts";
 import type { Analysis, AnalysisKind } from "../analysis.ts";
 import { FlowTable } from "./table.ts";
 import type { FlowRecord } from "./record.ts";
@@ -85,7 +85,7 @@ export class FlowMeter implements Analysis<FlowSnapshot> {
   packets = 0;
   /** Time of the first IP packet, ms (NaN before it): an exporter's boot time on files. */
   firstIpMs = NaN;
-  /** The decoded headers of the last packet. */
+  /** The decoded headers of the last packet (the fields of `LEAN_FIELDS`, lib/decode/fast.ts). */
   readonly d: Decoded = new Decoded();
   private readonly live: boolean;
   private clock = 0; // export time of the records being expired, ms
@@ -119,7 +119,7 @@ export class FlowMeter implements Analysis<FlowSnapshot> {
   /** Decode and meter one packet (the hot path). */
   add(p: Packet): void {
     this.packets++;
-    const d = decode(p, this.d);
+    const d = decodeLean(p, this.d);
     if (d.ipVersion !== 0 && this.firstIpMs !== this.firstIpMs) {
       this.firstIpMs = p.tsSec * 1000 + p.tsNsec / 1e6;
     }

@@ -2,11 +2,16 @@
  * `FlowTable`: the flow meter. Packets in, expired flows out.
  *
  * Open addressing (linear probing, backward-shift deletion, no tombstones)
- * over typed arrays: keys packed in one `Uint32Array` (see key.ts), counters
- * and timestamps in `Float64Array`s, flows threaded on index-linked lists
- * (idle order, TCP-ended order, start order) so every expiry check is O(1)
- * at the head of a list. Nothing is allocated per packet. Time is the packet
- * timestamps', so a run over a file is deterministic.
+ * over typed arrays: each slot holds the flow index and its hash side by side
+ * (a probe compares hashes without a second load), keys packed in one
+ * `Uint32Array` (see key.ts), a flow's packets, bytes, first and last times
+ * side by side in one `Float64Array` (32 bytes: one cache line), its list
+ * links side by side in one `Int32Array`; flows threaded on index-linked
+ * lists (idle order, TCP-ended order, start order) so every expiry check is
+ * O(1) at the head of a list, and `add()` looks at the lists only when the
+ * earliest time any head falls due (`nextDueMs`) has passed. Nothing is
+ * allocated per packet. Time is the packet timestamps', so a run over a file
+ * is deterministic.
  *
  * Expiry rules: idle timeout (no packet for `idleTimeout` s), active timeout
  * (a flow older than `activeTimeout` s is exported; the next packet starts a
@@ -41,6 +46,10 @@ const NIL = -1;
 // ends[] holds [head, tail] of: the idle list (live flows by last packet), the ended list
 // (TCP FIN/RST) and the age list (by first packet); a list is named by its head index.
 const IDLE_H = 0, END_H = 2, AGE_H = 4;
+// per flow: [packets, bytes, first ms, last ms] in `rec`; in `links`, [prev, next] of the idle/ended list
+// (from L_PREV) then [prev, next] of the age list (from A_PREV): a list's next is at its prev + 1
+const R_PKTS = 0, R_OCT = 1, R_FIRST = 2, R_LAST = 3, REC = 4;
+const L_PREV = 0, A_PREV = 2, LINKS = 4;
 
 /**
  * The flow meter.
@@ -85,20 +94,16 @@ export class FlowTable {
 
   private readonly onExpire: (rec: FlowRecord) => void;
   private readonly mask: number;
-  private readonly slots: Int32Array; // flow index + 1, 0 = empty
+  private readonly slots: Int32Array; // per slot [flow index + 1 (0 = empty), hash]
   private readonly keys: Uint32Array;
   private readonly hashes: Uint32Array;
-  private readonly pkts: Float64Array;
-  private readonly octets: Float64Array;
-  private readonly first: Float64Array;
-  private readonly last: Float64Array;
+  private readonly rec: Float64Array; // REC per flow
   private readonly flags: Uint8Array;
   private readonly state: Uint8Array;
-  private readonly prevL: Int32Array; // idle or ended list
-  private readonly nextL: Int32Array;
-  private readonly prevA: Int32Array; // age list
-  private readonly nextA: Int32Array;
+  private readonly links: Int32Array; // LINKS per flow
   private readonly freeStack: Int32Array;
+  /** No list head falls due before this time (ms): until then `add()` skips `expire()`. */
+  private nextDueMs = Infinity;
   private freeTop: number;
   private readonly ends = new Int32Array([NIL, NIL, NIL, NIL, NIL, NIL]);
   private readonly k = new Uint32Array(KEY_WORDS);
@@ -122,19 +127,13 @@ export class FlowTable {
     let cap = 16;
     while (cap < max * 2) cap *= 2;
     this.mask = cap - 1;
-    this.slots = new Int32Array(cap);
+    this.slots = new Int32Array(cap * 2);
     this.keys = new Uint32Array(max * KEY_WORDS);
     this.hashes = new Uint32Array(max);
-    this.pkts = new Float64Array(max);
-    this.octets = new Float64Array(max);
-    this.first = new Float64Array(max);
-    this.last = new Float64Array(max);
+    this.rec = new Float64Array(max * REC);
     this.flags = new Uint8Array(max);
     this.state = new Uint8Array(max);
-    this.prevL = new Int32Array(max);
-    this.nextL = new Int32Array(max);
-    this.prevA = new Int32Array(max);
-    this.nextA = new Int32Array(max);
+    this.links = new Int32Array(max * LINKS);
     this.freeStack = new Int32Array(max);
     for (let i = 0; i < max; i++) this.freeStack[i] = max - 1 - i;
     this.freeTop = max;
@@ -166,17 +165,16 @@ export class FlowTable {
     }
     const now = pkt.tsSec * 1000 + pkt.tsNsec / 1e6;
     if (now > this.nowMs) this.nowMs = now;
-    if (Number.isNaN(this.firstPacketMs)) this.firstPacketMs = now;
-    this.expire(this.nowMs);
+    if (this.firstPacketMs !== this.firstPacketMs) this.firstPacketMs = now; // NaN: the first packet
+    if (this.nowMs >= this.nextDueMs) this.expire(this.nowMs);
 
     const h = hashKey(k, 0);
-    const slots = this.slots, keys = this.keys, hashes = this.hashes, mask = this.mask;
+    const slots = this.slots, keys = this.keys, mask = this.mask, hs = h | 0;
     let i = h & mask;
     let f = NIL;
-    for (let s = slots[i]; s !== 0; s = slots[i]) {
-      const c = s - 1;
-      if (hashes[c] === h) {
-        const b = c * KEY_WORDS;
+    for (let s = slots[2 * i]; s !== 0; s = slots[2 * i]) {
+      if (slots[2 * i + 1] === hs) {
+        const c = s - 1, b = c * KEY_WORDS;
         if (
           keys[b] === k[0] && keys[b + 1] === k[1] && keys[b + 2] === k[2] && keys[b + 3] === k[3] &&
           keys[b + 4] === k[4] && keys[b + 5] === k[5] && keys[b + 6] === k[6] && keys[b + 7] === k[7] &&
@@ -202,39 +200,43 @@ export class FlowTable {
       }
       f = this.freeStack[--this.freeTop];
       i = h & mask; // deletions above may have shifted entries: find the first empty slot again
-      while (slots[i] !== 0) i = (i + 1) & mask;
-      slots[i] = f + 1;
-      hashes[f] = h;
+      while (slots[2 * i] !== 0) i = (i + 1) & mask;
+      slots[2 * i] = f + 1;
+      slots[2 * i + 1] = hs;
+      this.hashes[f] = h;
       keys.set(k, f * KEY_WORDS);
-      this.pkts[f] = 0;
-      this.octets[f] = 0;
-      this.first[f] = now;
-      this.last[f] = now;
+      const r = f * REC, rec = this.rec;
+      rec[r + R_PKTS] = 1;
+      rec[r + R_OCT] = d.ipLength;
+      rec[r + R_FIRST] = now;
+      rec[r + R_LAST] = now;
       this.flags[f] = 0;
       this.state[f] = LIVE;
       this.count++;
       this.created++;
-      this.append(this.prevL, this.nextL, IDLE_H, f);
-      this.append(this.prevA, this.nextA, AGE_H, f);
+      this.append(L_PREV, IDLE_H, f);
+      this.append(A_PREV, AGE_H, f);
     } else {
-      if (now > this.last[f]) this.last[f] = now;
-      if (now < this.first[f]) this.first[f] = now;
-      if (this.nextL[f] !== NIL) {
-        const li = this.state[f] === ENDED ? END_H : IDLE_H;
-        this.unlink(this.prevL, this.nextL, li, f);
-        this.append(this.prevL, this.nextL, li, f);
+      const r = f * REC, rec = this.rec;
+      rec[r + R_PKTS]++;
+      rec[r + R_OCT] += d.ipLength;
+      if (now > rec[r + R_LAST]) rec[r + R_LAST] = now;
+      else if (now < rec[r + R_FIRST]) rec[r + R_FIRST] = now;
+      // most recently seen: to the tail of its list (already there when it is the tail)
+      const li = this.state[f] === ENDED ? END_H : IDLE_H;
+      if (this.ends[li + 1] !== f) {
+        this.unlink(L_PREV, li, f);
+        this.append(L_PREV, li, f);
       }
     }
-    this.pkts[f]++;
-    this.octets[f] += d.ipLength;
     this.packets++;
     this.bytes += d.ipLength;
     if (tf !== 0) {
       this.flags[f] |= tf;
       if ((tf & 0x05) !== 0 && this.state[f] === LIVE) {
         this.state[f] = ENDED;
-        this.unlink(this.prevL, this.nextL, IDLE_H, f);
-        this.append(this.prevL, this.nextL, END_H, f);
+        this.unlink(L_PREV, IDLE_H, f);
+        this.append(L_PREV, END_H, f);
         if (this.tcpEndMs === 0) this.expireFlow(f, EndReason.END);
       }
     }
@@ -252,20 +254,26 @@ export class FlowTable {
    * ```
    */
   expire(nowMs: number): number {
-    const ends = this.ends;
+    const ends = this.ends, rec = this.rec;
     let n = 0;
-    for (let f = ends[IDLE_H]; f !== NIL && this.last[f] + this.idleMs <= nowMs; f = ends[IDLE_H]) {
+    for (let f = ends[IDLE_H]; f !== NIL && rec[f * REC + R_LAST] + this.idleMs <= nowMs; f = ends[IDLE_H]) {
       this.expireFlow(f, EndReason.IDLE);
       n++;
     }
-    for (let f = ends[END_H]; f !== NIL && this.last[f] + this.tcpEndMs <= nowMs; f = ends[END_H]) {
+    for (let f = ends[END_H]; f !== NIL && rec[f * REC + R_LAST] + this.tcpEndMs <= nowMs; f = ends[END_H]) {
       this.expireFlow(f, EndReason.END);
       n++;
     }
-    for (let f = ends[AGE_H]; f !== NIL && this.first[f] + this.activeMs <= nowMs; f = ends[AGE_H]) {
+    for (let f = ends[AGE_H]; f !== NIL && rec[f * REC + R_FIRST] + this.activeMs <= nowMs; f = ends[AGE_H]) {
       this.expireFlow(f, EndReason.ACTIVE);
       n++;
     }
+    // the heads now: the earliest any of them falls due
+    let due = Infinity;
+    if (ends[IDLE_H] !== NIL) due = rec[ends[IDLE_H] * REC + R_LAST] + this.idleMs;
+    if (ends[END_H] !== NIL) due = Math.min(due, rec[ends[END_H] * REC + R_LAST] + this.tcpEndMs);
+    if (ends[AGE_H] !== NIL) due = Math.min(due, rec[ends[AGE_H] * REC + R_FIRST] + this.activeMs);
+    this.nextDueMs = due;
     return n;
   }
 
@@ -314,10 +322,11 @@ export class FlowTable {
     r.vlanId = keys[b + K_VLAN] - 1;
     r.ifindex = keys[b + K_IF];
     r.tcpFlags = this.flags[f];
-    r.packets = this.pkts[f];
-    r.bytes = this.octets[f];
-    r.firstMs = this.first[f];
-    r.lastMs = this.last[f];
+    const q = f * REC, rec = this.rec;
+    r.packets = rec[q + R_PKTS];
+    r.bytes = rec[q + R_OCT];
+    r.firstMs = rec[q + R_FIRST];
+    r.lastMs = rec[q + R_LAST];
     r.endReason = reason;
     this.remove(f);
     this.exported++;
@@ -325,45 +334,53 @@ export class FlowTable {
   }
 
   private remove(f: number): void {
-    const slots = this.slots, hashes = this.hashes, mask = this.mask;
-    let i = hashes[f] & mask;
-    while (slots[i] !== f + 1) i = (i + 1) & mask;
+    const slots = this.slots, mask = this.mask;
+    let i = this.hashes[f] & mask;
+    while (slots[2 * i] !== f + 1) i = (i + 1) & mask;
     // backward-shift deletion: pull later entries of the cluster into the hole
     let j = i;
     for (;;) {
       j = (j + 1) & mask;
-      const s = slots[j];
+      const s = slots[2 * j];
       if (s === 0) break;
-      const home = hashes[s - 1] & mask;
+      const home = slots[2 * j + 1] & mask;
       // move s into the hole at i unless its home lies cyclically in (i, j]
       const inRange = i <= j ? (home > i && home <= j) : (home > i || home <= j);
       if (!inRange) {
-        slots[i] = s;
+        slots[2 * i] = s;
+        slots[2 * i + 1] = slots[2 * j + 1];
         i = j;
       }
     }
-    slots[i] = 0;
-    this.unlink(this.prevL, this.nextL, this.state[f] === ENDED ? END_H : IDLE_H, f);
-    this.unlink(this.prevA, this.nextA, AGE_H, f);
+    slots[2 * i] = 0;
+    this.unlink(L_PREV, this.state[f] === ENDED ? END_H : IDLE_H, f);
+    this.unlink(A_PREV, AGE_H, f);
     this.state[f] = FREE;
     this.freeStack[this.freeTop++] = f;
     this.count--;
   }
 
-  private append(prev: Int32Array, next: Int32Array, h: number, f: number): void {
-    const ends = this.ends, t = ends[h + 1];
-    prev[f] = t;
-    next[f] = NIL;
-    if (t !== NIL) next[t] = f;
-    else ends[h] = f;
+  /** Append flow f at the tail of list h; `at` = L_PREV (idle/ended list links) or A_PREV (age list links). */
+  private append(at: number, h: number, f: number): void {
+    const ends = this.ends, links = this.links, t = ends[h + 1];
+    links[f * LINKS + at] = t;
+    links[f * LINKS + at + 1] = NIL;
+    if (t !== NIL) links[t * LINKS + at + 1] = f;
+    else {
+      ends[h] = f;
+      // a new head: it may fall due before the others did
+      const r = f * REC + (h === AGE_H ? R_FIRST : R_LAST);
+      const due = this.rec[r] + (h === IDLE_H ? this.idleMs : h === END_H ? this.tcpEndMs : this.activeMs);
+      if (due < this.nextDueMs) this.nextDueMs = due;
+    }
     ends[h + 1] = f;
   }
 
-  private unlink(prev: Int32Array, next: Int32Array, h: number, f: number): void {
-    const ends = this.ends, p = prev[f], n = next[f];
-    if (p !== NIL) next[p] = n;
+  private unlink(at: number, h: number, f: number): void {
+    const ends = this.ends, links = this.links, p = links[f * LINKS + at], n = links[f * LINKS + at + 1];
+    if (p !== NIL) links[p * LINKS + at + 1] = n;
     else ends[h] = n;
-    if (n !== NIL) prev[n] = p;
+    if (n !== NIL) links[n * LINKS + at] = p;
     else ends[h + 1] = p;
   }
 }

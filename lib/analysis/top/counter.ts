@@ -1,6 +1,6 @@
 /**
  * `TopCounter`: top talkers — hosts, host pairs, protocols and ports — counted
- * per packet with no allocation (one reused `Decoded`, typed-array tables keyed
+ * per packet with no allocation (one reused `Decoded` filled by the lean decode, typed-array tables keyed
  * by the address words read from the packet), and turned into a `TopReport`
  * (the `--json` object of examples/topn.ts) only when printing.
  *
@@ -12,7 +12,8 @@
  * @module
  */
 import type { Packet } from "../../packet.ts";
-import { decode, Decoded } from "../../decode/mod.ts";
+import { Decoded } from "../../decode/decoded.ts";
+import { decodeLean } from "../../decode/fast.ts";
 import { etherTypeName, ipv4ToString, ipv6ToString, protocolName } from "../../decode/format.ts";
 import { DirectTable, KeyTable, type KeyTableOptions, type TableSnapshot } from "./table.ts";
 
@@ -107,7 +108,7 @@ export class TopCounter {
     const len = p.wirelen;
     this.packets++;
     this.bytes += len;
-    const d = decode(p, this.#d);
+    const d = decodeLean(p, this.#d);
     if (d.ipVersion === 0) {
       this.protocols.addAt(256 + d.etherType, 0x10000 | d.etherType, 1, len);
       return;
