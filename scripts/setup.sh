@@ -24,6 +24,7 @@ if [[ "$mode" != run ]]; then
   pkgs+=(tcpdump tshark nfdump ethtool netsniff-ng iputils-ping linux-headers-amd64
          qemu-system-x86 busybox-static kmod cpio systemd
          libxdp1 libbpf1 xdp-tools   # AF_XDP backend (libring dlopens libxdp) and xdp-loader
+         clang libbpf-dev            # build.sh compiles the xdp backend's XDP program (per-packet timestamps)
          prometheus)                 # --metrics tests: a real Prometheus scrapes the tools, promtool checks
 fi
 missing=()

@@ -4,8 +4,10 @@
  * against what the sender's veth really sent (`tx_packets − tx_dropped`: veth
  * may drop before XDP runs); a small unread UMEM: packets + dropped ==
  * arrived; the snap length applied in user space; the XDP program gone after
- * close; one-line errors (filter, multi-queue interface, bad mode, tiny
- * UMEM, unknown backend name).
+ * close; per-packet kernel timestamps from libring's XDP program (native
+ * and generic: distinct, increasing, within the capture's time); one-line
+ * errors (filter, multi-queue interface, bad mode, tiny UMEM, unknown
+ * backend name).
  */
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
@@ -17,7 +19,7 @@ import { Ring } from "../lib/source/live/ring.ts";
 import type { XdpRing } from "../lib/source/live/ring_xdp.ts";
 import { RingError } from "../lib/source/live/errors.ts";
 import { skip, test } from "./harness.ts";
-import { drain, netReason, TXFRAMES, VethPair } from "./net.ts";
+import { drain, netReason, ROOT, TXFRAMES, VethPair } from "./net.ts";
 import { writeManyFlowsPcap } from "./fixtures/many_flows.ts";
 import { frame, frameIndex } from "./frames.ts";
 
@@ -281,3 +283,39 @@ test("xdp: a 4-queue veth: no queue given → refused; one ring per queue: every
     rmSync(pcap, { force: true });
   }
 });
+
+const TS_PROG = join(ROOT, "libring", "build", "xsk_ts.bpf.o");
+
+/** Each frame's own kernel stamp: distinct, increasing on one queue, between the send and the read. */
+async function stamps(mode: "native" | "generic"): Promise<void> {
+  needXdp();
+  if (!existsSync(TS_PROG)) {
+    skip("libring/build/xsk_ts.bpf.o not built (scripts/build.sh needs clang and libbpf-dev)");
+  }
+  using net = VethPair.create(mode === "native" ? "xtn" : "xtg");
+  using ring = await Ring.open(net.host, { backend: "xdp", xdpMode: mode, ringMb: 4 }) as XdpRing;
+  assert.equal(ring.timestamps, true, "libring's XDP program is attached");
+  const N = 200, PPS = 2000;
+  const before = Date.now();
+  net.send(N, { pps: PPS });
+  const arrived = sent(net);
+  const ts: number[] = [];
+  const t0 = Date.now();
+  while (ts.length < arrived && Date.now() - t0 < 5000) {
+    await ring.wait(50);
+    for (let p = ring.next(); p; p = ring.next()) {
+      assert.ok(p.tsNsec >= 0 && p.tsNsec < 1e9, `tsNsec ${p.tsNsec}`);
+      ts.push(p.tsSec * 1e3 + p.tsNsec / 1e6); // ms
+    }
+  }
+  const after = Date.now();
+  assert.equal(ts.length, arrived);
+  for (let i = 1; i < ts.length; i++) assert.ok(ts[i] > ts[i - 1], `stamp ${i} not after stamp ${i - 1}`);
+  assert.ok(ts[0] >= before - 2 && ts[ts.length - 1] <= after + 2, `stamps within [${before}, ${after}] ms`);
+  // paced at 2,000 pkt/s: the stamps span the sending time, not one batch's read
+  const span = ts[ts.length - 1] - ts[0];
+  assert.ok(span >= 0.5 * (N - 1) / PPS * 1e3, `stamps span ${span.toFixed(1)} ms`);
+}
+
+test("xdp: per-packet kernel timestamps (XDP metadata), native mode", () => stamps("native"));
+test("xdp: per-packet kernel timestamps (XDP metadata), generic mode", () => stamps("generic"));

@@ -91,7 +91,8 @@ test("xdp: after SIGKILL the program stays; the next run removes it, captures ex
   await running(a, net.host);
   process.kill(a.child.pid!, "SIGKILL");
   await a.done;
-  assert.equal(xdpProg(net.host), "xsk_def_prog", "the killed capture's program is still attached");
+  // ringcap_xsk: libring's timestamp program (built with clang); xsk_def_prog: libxdp's own
+  assert.match(xdpProg(net.host) ?? "", /^(ringcap_xsk|xsk_def_prog)$/, "the killed capture's program stays");
   const b = startPcount([net.host, "--json", "--duration", "60"]);
   try {
     await running(b, net.host);
@@ -173,4 +174,34 @@ test("xdp: the default route's interface is refused (the capture would cut the m
   assert.match(r.stderr, /carries the default route .* RINGCAP_XDP_ALLOW_DEFAULT_ROUTE=1/);
   const link = spawnSync("ip", ["-n", net.ns, "-j", "link", "show", "dev", net.peer], { encoding: "utf8" });
   assert.equal(JSON.parse(link.stdout)[0].xdp, undefined, "nothing attached");
+});
+
+test("xdp: RINGCAP_XDP_PROG names the XDP program: a missing object → one line, exit 2; 'default' keeps libxdp's", async () => {
+  needXdp();
+  using net = VethPair.create("xpg");
+  const bad = runPcount([net.host, "-c", "1"], ["RINGCAP_XDP_PROG=/nonexistent/xsk.o"]);
+  assert.equal(bad.code, 2, bad.err);
+  assert.equal(bad.err.trim().split("\n").length, 1, bad.err);
+  assert.match(
+    bad.err,
+    /cannot load the XDP timestamp program \/nonexistent\/xsk\.o .*RINGCAP_XDP_PROG=default/,
+  );
+  assert.equal(xdpProg(net.host), null, "nothing left attached");
+  const p = startProcess(
+    ...pcountArgv([net.host, "--json", "--duration", "60"], ["RINGCAP_XDP_PROG=default"]),
+  );
+  try {
+    await running(p, net.host);
+    assert.equal(xdpProg(net.host), "xsk_def_prog", "libxdp's own program (no timestamps)");
+    net.send(500, { pps: 50_000 });
+    const arrived = sent(net);
+    await new Promise((r) => setTimeout(r, 300));
+    process.kill(p.child.pid!, "SIGINT");
+    const r = await p.done;
+    assert.equal(r.code, 0, r.err);
+    assert.equal(JSON.parse(r.out.trim().split("\n").pop()!).packets, arrived);
+  } finally {
+    if (p.child.exitCode === null) process.kill(p.child.pid!, "SIGKILL");
+  }
+  assert.equal(xdpProg(net.host), null);
 });

@@ -5,7 +5,8 @@
  * thread round-robin, and --workers 2 (two queues each) — and counts exactly
  * what the sender handed on (`tx_packets − tx_dropped`); its banner and
  * --json say the mode and the queues; --queue 2 reads queue 2 alone; topn,
- * dump -w and the probe count exactly too; nothing stays attached after any
+ * dump -w (each packet's own kernel timestamp in the file) and the probe
+ * count exactly too; nothing stays attached after any
  * of them. Errors, one line and exit 2: more workers than queues, --queue
  * with --workers, --fanout on xdp, --queue without xdp, a queue out of range.
  */
@@ -175,12 +176,27 @@ test("xdp tools: topn, dump -w and the probe count every queue exactly", async (
 
   const file = join(tmpdir(), `rc-xtt-dump-${process.pid}.pcap`);
   try {
+    const hasTs = existsSync(join(ROOT, "libring", "build", "xsk_ts.bpf.o")); // else no stamps (0)
+    const from = Date.now();
     ({ j, arrived } = await round("examples/dump.ts", ["-i", net.host, "-w", file, "--json"]));
+    const to = Date.now();
     assert.equal(j.packets, arrived, "dump");
     const pcap = readFileSync(file);
+    const unit = pcap.readUInt32LE(0) === 0xa1b23c4d ? 1e6 : 1e3; // sub-second field per ms
     let n = 0;
-    for (let o = 24; o + 16 <= pcap.length; o += 16 + pcap.readUInt32LE(o + 8)) n++;
+    const stamps = new Set<number>();
+    for (let o = 24; o + 16 <= pcap.length; o += 16 + pcap.readUInt32LE(o + 8)) {
+      n++;
+      const ms = pcap.readUInt32LE(o) * 1e3 + pcap.readUInt32LE(o + 4) / unit;
+      if (hasTs) {
+        assert.ok(ms >= from - 2 && ms <= to + 2, `packet ${n}: its stamp ${ms} within [${from}, ${to}]`);
+      }
+      stamps.add(ms);
+    }
     assert.equal(n, arrived, "dump: every packet in the file");
+    if (hasTs) {
+      assert.ok(stamps.size > arrived * 0.9, `per-packet stamps: ${stamps.size} distinct of ${arrived}`);
+    }
   } finally {
     rmSync(file, { force: true });
   }

@@ -1,13 +1,15 @@
 /*
- * UNFINISHED (issue 19 slice d), not built by the Makefile: the XDP program that
- * would give the xdp backend per-packet kernel timestamps. It writes
- * bpf_ktime_get_ns() (CLOCK_MONOTONIC) into 8 bytes of XDP metadata and
- * redirects to the socket of the receiving queue; AF_XDP copies the metadata
- * into the UMEM just before the frame (desc.addr - 8). Checked on this host
- * (kernel 6.18, veth) with proto_xsk_ts.c in native and generic mode: every
- * frame carries its own stamp, 7-90 us old when read.
- * Build: clang -O2 -g -target bpf -I/usr/include/x86_64-linux-gnu -c xsk_ts.bpf.c
- *        (needs clang and libbpf-dev)
+ * xsk_ts.bpf.c — the xdp backend's XDP program: per-packet kernel timestamps.
+ * It writes bpf_ktime_get_ns() (CLOCK_MONOTONIC) into 8 bytes of XDP
+ * metadata and redirects the frame to the AF_XDP socket of its receive queue
+ * (xsks_map, filled by libring); AF_XDP copies the metadata into the UMEM
+ * just before the frame (desc.addr - 8), where lib/source/live/ring_xdp.ts
+ * reads it. A queue without a socket passes its frames to the stack; a driver
+ * without metadata support (adjust_meta fails) gets a 0 stamp, which the
+ * reader reports as "no timestamp".
+ * Built by scripts/build.sh (clang -O2 -g -target bpf; -g gives the BTF that
+ * libxdp's dispatcher needs) into libring/build/xsk_ts.bpf.o; loaded and
+ * attached through libxdp by libring/src/backend_xdp.c.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>

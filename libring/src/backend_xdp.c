@@ -41,6 +41,7 @@
 #include <linux/if_xdp.h>
 #include <linux/sockios.h>
 #include <net/if.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -94,6 +96,16 @@ static struct {
 	int (*detach)(int ifindex, uint32_t flags, const void *opts);
 	int (*prog_fd_by_id)(uint32_t id);
 	int (*obj_info)(int fd, void *info, uint32_t *len);
+	/* the timestamp program (libring/bpf/xsk_ts.bpf.c): libxdp loads and attaches it */
+	void *(*prog_open_file)(const char *path, const char *section, void *opts);
+	int (*prog_attach)(void *prog, int ifindex, int mode, unsigned flags);
+	int (*prog_detach)(void *prog, int ifindex, int mode, unsigned flags);
+	void (*prog_close)(void *prog);
+	void *(*prog_bpf_obj)(const void *prog);
+	long (*get_error)(const void *ptr);
+	int (*update_xskmap)(void *xsk, int fd);
+	int (*find_map_fd)(const void *obj, const char *name);
+	int (*map_fd_by_id)(uint32_t id);
 } X;
 
 static int quiet_print(int level, const char *fmt, va_list ap)
@@ -123,6 +135,13 @@ static int load_libxdp(void)
 	*(void **)&X.socket_delete = dlsym(dl, "xsk_socket__delete");
 	*(void **)&X.socket_fd = dlsym(dl, "xsk_socket__fd");
 	*(void **)&X.set_print = dlsym(dl, "libxdp_set_print");
+	*(void **)&X.prog_open_file = dlsym(dl, "xdp_program__open_file");
+	*(void **)&X.prog_attach = dlsym(dl, "xdp_program__attach");
+	*(void **)&X.prog_detach = dlsym(dl, "xdp_program__detach");
+	*(void **)&X.prog_close = dlsym(dl, "xdp_program__close");
+	*(void **)&X.prog_bpf_obj = dlsym(dl, "xdp_program__bpf_obj");
+	*(void **)&X.get_error = dlsym(dl, "libxdp_get_error");
+	*(void **)&X.update_xskmap = dlsym(dl, "xsk_socket__update_xskmap");
 	if (!X.umem_create || !X.umem_delete || !X.socket_create || !X.socket_delete ||
 	    !X.socket_fd) {
 		snprintf(X.why, sizeof(X.why),
@@ -145,14 +164,20 @@ static int load_libxdp(void)
 			*(void **)&X.detach = dlsym(bpf, "bpf_xdp_detach");
 			*(void **)&X.prog_fd_by_id = dlsym(bpf, "bpf_prog_get_fd_by_id");
 			*(void **)&X.obj_info = dlsym(bpf, "bpf_obj_get_info_by_fd");
+			*(void **)&X.find_map_fd = dlsym(bpf, "bpf_object__find_map_fd_by_name");
+			*(void **)&X.map_fd_by_id = dlsym(bpf, "bpf_map_get_fd_by_id");
 		}
 	}
 	X.loaded = 1;
 	return 1;
 }
 
+struct ts_prog;
+static void ts_put(struct ts_prog *t, int last);
+
 struct xdp_priv {
 	void *umem, *xsk;
+	struct ts_prog *ts; /* the timestamp program this socket's frames go through, or NULL */
 	int lock_fd; /* shared flock on the interface's lock file while capturing */
 	struct lri_xsk_ring fill, comp, rx;
 	void *area;
@@ -232,7 +257,9 @@ static int lock_open(int ifindex)
 	return fd;
 }
 
-/* Detach libxdp's xsk_def_prog from ifindex (both modes) if attached. */
+#define TS_PROG_NAME "ringcap_xsk"
+
+/* Detach libxdp's xsk_def_prog or our ringcap_xsk from ifindex (both modes) if attached. */
 static void detach_xsk_prog(int ifindex)
 {
 	static const uint32_t modes[2] = {XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE};
@@ -247,7 +274,8 @@ static void detach_xsk_prog(int ifindex)
 		fd = X.prog_fd_by_id(id);
 		if (fd < 0)
 			continue;
-		if (!X.obj_info(fd, &info, &len) && !strcmp(info.name, "xsk_def_prog"))
+		if (!X.obj_info(fd, &info, &len) &&
+		    (!strcmp(info.name, "xsk_def_prog") || !strcmp(info.name, TS_PROG_NAME)))
 			X.detach(ifindex, modes[m], NULL);
 		close(fd);
 	}
@@ -288,15 +316,20 @@ static void xdp_close(struct lr_handle *h)
 		 * shared lock goes first, then a fresh descriptor tries for the
 		 * exclusive one: of several sockets closing at once (one per queue,
 		 * in several threads) the last to let go always gets it. */
+		int fd, last;
 		close(p->lock_fd);
-		if (p->xsk) {
-			int fd = lock_open(h->ifindex);
-			if (fd >= 0 && !flock(fd, LOCK_EX | LOCK_NB))
-				detach_xsk_prog(h->ifindex);
-			if (fd >= 0)
-				close(fd);
-		}
+		fd = p->xsk || p->ts ? lock_open(h->ifindex) : -1;
+		last = fd >= 0 && !flock(fd, LOCK_EX | LOCK_NB);
+		if (p->ts)
+			ts_put(p->ts, last); /* through libxdp: also out of its dispatcher */
+		p->ts = NULL;
+		if (last && p->xsk)
+			detach_xsk_prog(h->ifindex);
+		if (fd >= 0)
+			close(fd);
 	}
+	if (p->ts)
+		ts_put(p->ts, 0);
 	if (p->umem)
 		X.umem_delete(p->umem);
 	if (p->area)
@@ -355,6 +388,207 @@ static int open_error(int err, const char *dev, const char *mode)
 	}
 }
 
+/*
+ * The timestamp program (libring/bpf/xsk_ts.bpf.c, built by scripts/build.sh
+ * with clang into build/xsk_ts.bpf.o beside libring.so; RINGCAP_XDP_PROG
+ * names another object, RINGCAP_XDP_PROG=default keeps libxdp's program and
+ * no timestamps). It writes bpf_ktime_get_ns() into 8 bytes of XDP metadata,
+ * which AF_XDP puts just before the frame (desc.addr - 8), and redirects to
+ * the socket of the receiving queue in its xsks_map. libxdp loads and
+ * attaches it (through its dispatcher where the kernel allows); the sockets
+ * are created with XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD and put into the map
+ * here. One program per interface and process, shared by the sockets of
+ * every queue (a table under a mutex: a cluster's Workers open and close
+ * queues in several threads); a capture in another process finds the
+ * attached program and its map by id.
+ */
+#define LRI_XDP_MODE_NATIVE 1 /* enum xdp_attach_mode */
+#define LRI_XDP_MODE_SKB 2
+#define LRI_XSK_INHIBIT_PROG_LOAD 1u /* XSK_LIBXDP_FLAGS__INHIBIT_PROG_LOAD */
+
+struct ts_prog {
+	struct ts_prog *next;
+	unsigned long long ns;
+	int ifindex, refs, mapfd;
+	int mode;   /* XDP_FLAGS_DRV_MODE or XDP_FLAGS_SKB_MODE */
+	void *prog; /* libxdp's handle when this process attached it (owns mapfd), else NULL */
+};
+static struct ts_prog *ts_list;
+static pthread_mutex_t ts_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static unsigned long long netns_ino(void)
+{
+	struct stat st;
+	return stat("/proc/self/ns/net", &st) ? 0 : (unsigned long long)st.st_ino;
+}
+
+/* The program's object file, or "" for libxdp's own program (no timestamps). */
+static const char *ts_path(char *buf, size_t n)
+{
+	const char *env = getenv("RINGCAP_XDP_PROG");
+	Dl_info di;
+	char *slash;
+
+	if (env)
+		return strcmp(env, "default") ? env : "";
+	if (!dladdr((void *)ts_path, &di) || !di.dli_fname)
+		return "";
+	snprintf(buf, n, "%s", di.dli_fname);
+	slash = strrchr(buf, '/');
+	if (!slash)
+		return "";
+	snprintf(slash + 1, n - (size_t)(slash + 1 - buf), "xsk_ts.bpf.o");
+	return access(buf, R_OK) ? "" : buf;
+}
+
+static int ts_available(void)
+{
+	return X.prog_open_file && X.prog_attach && X.prog_detach && X.prog_close && X.prog_bpf_obj &&
+	       X.get_error && X.update_xskmap && X.find_map_fd && X.map_fd_by_id && X.query_id &&
+	       X.prog_fd_by_id && X.obj_info;
+}
+
+/* The xsks_map of a ringcap_xsk another process attached to ifindex (-1: none); *mode its mode. */
+static int attached_ts_map(int ifindex, int *mode)
+{
+	static const uint32_t modes[2] = {XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE};
+	for (int m = 0; m < 2; m++) {
+		struct bpf_prog_info info = {0};
+		uint32_t id = 0, len = sizeof(info), ids[8] = {0};
+		int fd, mapfd = -1;
+		if (X.query_id(ifindex, (int)modes[m], &id) || !id)
+			continue;
+		fd = X.prog_fd_by_id(id);
+		if (fd < 0)
+			continue;
+		info.nr_map_ids = 8;
+		info.map_ids = (uint64_t)(uintptr_t)ids;
+		if (!X.obj_info(fd, &info, &len) && !strcmp(info.name, TS_PROG_NAME)) {
+			for (uint32_t i = 0; i < info.nr_map_ids && i < 8 && mapfd < 0; i++) {
+				struct bpf_map_info mi = {0};
+				uint32_t mlen = sizeof(mi);
+				int f = X.map_fd_by_id(ids[i]);
+				if (f < 0)
+					continue;
+				if (!X.obj_info(f, &mi, &mlen) && mi.type == BPF_MAP_TYPE_XSKMAP)
+					mapfd = f;
+				else
+					close(f);
+			}
+		}
+		close(fd);
+		if (mapfd >= 0) {
+			*mode = (int)modes[m];
+			return mapfd;
+		}
+	}
+	return -1;
+}
+
+/* This process's program on ifindex, attached now if nobody has it; NULL with the error set. */
+static struct ts_prog *ts_get(const char *dev, int ifindex, const int *modes, int nmodes,
+			      const char *path, int *err)
+{
+	unsigned long long ns = netns_ino();
+	struct ts_prog *t;
+
+	pthread_mutex_lock(&ts_lock);
+	for (t = ts_list; t; t = t->next) {
+		if (t->ifindex == ifindex && t->ns == ns) {
+			t->refs++;
+			goto out;
+		}
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		*err = -ENOMEM;
+		goto out;
+	}
+	t->ns = ns;
+	t->ifindex = ifindex;
+	t->refs = 1;
+	t->mapfd = attached_ts_map(ifindex, &t->mode);
+	if (t->mapfd >= 0 && nmodes == 1 && t->mode != modes[0]) {
+		lri_set_error("%s: another capture attached the timestamp program in %s mode: use that "
+			      "mode (xdpMode, RINGCAP_XDP_MODE)",
+			      dev, t->mode == XDP_FLAGS_DRV_MODE ? "native" : "generic");
+		close(t->mapfd);
+		free(t);
+		t = NULL;
+		*err = -EBUSY;
+		goto out;
+	}
+	for (int m = 0; t->mapfd < 0 && m < nmodes; m++) {
+		void *prog = X.prog_open_file(path, "xdp", NULL);
+		long e = prog ? X.get_error(prog) : -ENOENT;
+		if (e) {
+			lri_set_error("cannot load the XDP timestamp program %s (%s): rebuild it "
+				      "(scripts/build.sh, needs clang and libbpf-dev), or set "
+				      "RINGCAP_XDP_PROG=default for libxdp's program (no timestamps)",
+				      path, strerror((int)-e));
+			free(t);
+			t = NULL;
+			*err = -ENOEXEC;
+			goto out;
+		}
+		e = X.prog_attach(prog, ifindex,
+				  modes[m] == XDP_FLAGS_DRV_MODE ? LRI_XDP_MODE_NATIVE : LRI_XDP_MODE_SKB, 0);
+		if (e) {
+			X.prog_close(prog);
+			if (m + 1 < nmodes)
+				continue;
+			*err = open_error((int)-e, dev, modes[m] == XDP_FLAGS_DRV_MODE ? "native" : "generic");
+			free(t);
+			t = NULL;
+			goto out;
+		}
+		t->prog = prog;
+		t->mode = modes[m];
+		t->mapfd = X.find_map_fd(X.prog_bpf_obj(prog), "xsks_map");
+		if (t->mapfd < 0) {
+			lri_set_error("%s has no xsks_map: not the XDP timestamp program", path);
+			X.prog_detach(prog, ifindex, 0, 0);
+			X.prog_close(prog);
+			free(t);
+			t = NULL;
+			*err = -EINVAL;
+			goto out;
+		}
+	}
+	t->next = ts_list;
+	ts_list = t;
+out:
+	pthread_mutex_unlock(&ts_lock);
+	return t;
+}
+
+/* A socket is done with the program; the last of this process drops it, detaching it when `last`
+ * (no other capture on the interface). */
+static void ts_put(struct ts_prog *t, int last)
+{
+	pthread_mutex_lock(&ts_lock);
+	if (--t->refs == 0) {
+		for (struct ts_prog **pp = &ts_list; *pp; pp = &(*pp)->next) {
+			if (*pp == t) {
+				*pp = t->next;
+				break;
+			}
+		}
+		if (t->prog) {
+			if (last)
+				X.prog_detach(t->prog, t->ifindex,
+					      t->mode == XDP_FLAGS_DRV_MODE ? LRI_XDP_MODE_NATIVE
+									 : LRI_XDP_MODE_SKB,
+					      0);
+			X.prog_close(t->prog); /* closes the map's descriptor with the object */
+		} else if (t->mapfd >= 0) {
+			close(t->mapfd);
+		}
+		free(t);
+	}
+	pthread_mutex_unlock(&ts_lock);
+}
+
 /* Is dev the interface of this namespace's IPv4 default route? */
 static int default_route_dev(const char *dev)
 {
@@ -380,7 +614,8 @@ static int xdp_open(struct lr_handle *h, const char *dev, int ifindex, const str
 	struct lri_xsk_socket_config scfg = {0};
 	struct xdp_options xo = {0};
 	struct xdp_priv *p;
-	const char *env = getenv("RINGCAP_XDP_MODE"), *qenv;
+	const char *env = getenv("RINGCAP_XDP_MODE"), *qenv, *path;
+	char pbuf[4096];
 	int modes[2] = {XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE}, nmodes = 2, err = 0;
 	uint64_t frames;
 	unsigned nq, queue = 0;
@@ -500,7 +735,28 @@ static int xdp_open(struct lr_handle *h, const char *dev, int ifindex, const str
 		setenv("LIBXDP_BPFFS_AUTOMOUNT", "1", 0); /* these machines have no bpffs mounted */
 	scfg.rx_size = (uint32_t)frames;
 	scfg.tx_size = 0;
-	for (int m = 0; m < nmodes; m++) {
+	path = ts_available() ? ts_path(pbuf, sizeof(pbuf)) : "";
+	if (*path) {
+		/* our program: per-packet timestamps in the metadata */
+		p->ts = ts_get(dev, ifindex, modes, nmodes, path, &err);
+		if (!p->ts)
+			goto fail;
+		scfg.libxdp_flags = LRI_XSK_INHIBIT_PROG_LOAD;
+		scfg.xdp_flags = (uint32_t)p->ts->mode;
+		err = X.socket_create(&p->xsk, dev, queue, p->umem, &p->rx, NULL, &scfg);
+		if (err) {
+			p->xsk = NULL;
+			err = open_error(-err, dev, p->ts->mode == XDP_FLAGS_DRV_MODE ? "native" : "generic");
+			goto fail;
+		}
+		err = X.update_xskmap(p->xsk, p->ts->mapfd);
+		if (err) {
+			lri_set_error("the XDP timestamp program's xsks_map: %s", strerror(-err));
+			goto fail;
+		}
+		h->layout[LRK_xdp_mode] = p->ts->mode == XDP_FLAGS_DRV_MODE ? 2 : 1;
+	}
+	for (int m = 0; !p->ts && m < nmodes; m++) {
 		scfg.xdp_flags = (uint32_t)modes[m];
 		scfg.bind_flags = 0; /* the kernel picks zero-copy where the driver has it */
 		err = X.socket_create(&p->xsk, dev, queue, p->umem, &p->rx, NULL, &scfg);
@@ -563,6 +819,20 @@ static int xdp_open(struct lr_handle *h, const char *dev, int ifindex, const str
 	h->layout[LRK_xdp_fill_cons_off] = p->off.fr.consumer;
 	h->layout[LRK_xdp_fill_desc_off] = p->off.fr.desc;
 	h->layout[LRK_xdp_ring_entries] = frames;
+	if (p->ts) {
+		/* the clocks now: the reader turns each frame's CLOCK_MONOTONIC stamp
+		 * into real time with this one offset (taken once, at open) */
+		struct timespec mono, real;
+		uint64_t m;
+		clock_gettime(CLOCK_MONOTONIC, &mono);
+		clock_gettime(CLOCK_REALTIME, &real);
+		m = (uint64_t)mono.tv_sec * 1000000000ull + (uint64_t)mono.tv_nsec;
+		h->layout[LRK_xdp_ts] = 1;
+		h->layout[LRK_xdp_t0_hi] = m >> 32;
+		h->layout[LRK_xdp_t0_lo] = m & 0xffffffffu;
+		h->layout[LRK_xdp_t0_sec] = (uint64_t)real.tv_sec;
+		h->layout[LRK_xdp_t0_nsec] = (uint64_t)real.tv_nsec;
+	}
 	p->last_prod = 0;
 	return 0;
 fail:

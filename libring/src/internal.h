@@ -61,6 +61,9 @@
 	X(xdp_mode)          /* 1 generic (skb), 2 native (driver) */          \
 	X(xdp_zerocopy)      /* 1 when the kernel bound in zero-copy mode */    \
 	X(xdp_chunk)         X(xdp_chunks)       X(xdp_queue)  X(xdp_queues)   \
+	X(xdp_ts)            /* 1: each frame's CLOCK_MONOTONIC ns at addr - 8 */ \
+	X(xdp_t0_hi)         X(xdp_t0_lo)  /* CLOCK_MONOTONIC ns at open */      \
+	X(xdp_t0_sec)        X(xdp_t0_nsec) /* CLOCK_REALTIME at the same moment */ \
 	X(xdp_rx_map)        X(xdp_rx_map_size)                               \
 	X(xdp_rx_prod_off)   X(xdp_rx_cons_off)  X(xdp_rx_desc_off)            \
 	X(xdp_desc_size)     X(xdp_desc_addr_off) X(xdp_desc_len_off)          \
