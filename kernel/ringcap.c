@@ -8,10 +8,11 @@
  * slots) that user space maps with mmap(). A dev_add_pack(ETH_P_ALL) hook on
  * the bound device (or, in steal mode, an rx_handler shared by every steal
  * socket on that device) runs the socket's classic BPF filter and sampling,
- * copies up to snaplen bytes into the next slot if it is free, writes the
- * slot's status word last (after smp_wmb), and counts. A slot that is not
- * free means the ring is full: the packet is dropped and counted, so a
- * stalled reader never slows another socket. The ABI is
+ * copies up to snaplen bytes into the next slot if the reader has given it
+ * back (the consumed count in page 1, cached), publishes it by a release
+ * store of the produced count in page 0, and counts. No free slot means the
+ * ring is full: the packet is dropped and counted, so a stalled reader never
+ * slows another socket. The ABI is
  * include/uapi/ringcap.h.
  *
  * Locking, outermost first:
@@ -111,7 +112,9 @@ struct ringcap_sock {
 	u32 slot_size;
 	u32 slots_offset;
 	u32 snaplen;              /* of the allocated ring */
-	u32 insert;               /* next slot to fill */
+	u32 insert;               /* next slot to fill (produced % slot_count) */
+	u32 produced;             /* slots published, free-running (hdr->produced) */
+	u32 cons_cache;           /* ctl->consumed as last read (it only grows) */
 	u32 sample_ctr;
 	bool flush;               /* poll timeout expired with slots pending */
 	struct ringcap_stats st;  /* kernel copy of the counters */
@@ -220,6 +223,8 @@ static int ringcap_ensure_ring(struct ringcap_sock *rs)
 	rs->slots_offset = hdr->slots_offset;
 	rs->snaplen = rs->opt_snaplen;
 	rs->insert = 0;
+	rs->produced = 0;
+	rs->cons_cache = 0;
 	rs->sample_ctr = 0;
 	rs->flush = false;
 	hdr->ifindex = rs->gone ? 0 : rs->ifindex;
@@ -243,21 +248,14 @@ static void ringcap_free_ring(struct ringcap_sock *rs)
 	vfree(ring);
 }
 
-/* Slots ready from the reader's position. rs->lock held, ring present. */
+/* Slots published and not yet given back. rs->lock held, ring present. A
+ * consumed count from user space that makes no sense (ahead of produced, or
+ * more than a ring behind) reads as a full ring: it costs only that reader. */
 static u32 ringcap_pending(struct ringcap_sock *rs)
 {
-	u32 n = rs->slot_count;
-	u32 r = READ_ONCE(rs->ctl->read_slot); /* (u): range-check, never trust */
-	struct ringcap_slot *slot;
-	u32 p;
+	u32 p = rs->produced - READ_ONCE(rs->ctl->consumed); /* (u): never trusted */
 
-	if (r >= n)
-		r %= n;
-	slot = rs->ring + rs->slots_offset + (size_t)r * rs->slot_size;
-	if (READ_ONCE(slot->status) != RINGCAP_SLOT_READY)
-		return 0;
-	p = rs->insert >= r ? rs->insert - r : rs->insert + n - r;
-	return p ? p : n;
+	return p > rs->slot_count ? rs->slot_count : p;
 }
 
 static void ringcap_publish_stats(struct ringcap_sock *rs)
@@ -312,15 +310,21 @@ static void ringcap_capture(struct ringcap_sock *rs, struct sk_buff *skb, u8 dir
 		rs->sample_ctr = 0;
 	}
 
-	slot = rs->ring + rs->slots_offset + (size_t)rs->insert * rs->slot_size;
-	/* Pairs with the reader's release store of FREE: its reads of this
-	 * slot are done before we overwrite it. */
-	if (smp_load_acquire(&slot->status) != RINGCAP_SLOT_FREE) {
-		rs->st.dropped++;
-		goto publish;
+	/* A free slot: the reader gave back all but fewer than slot_count of
+	 * the slots published. The cached consumed count only lags; reload it
+	 * when it says full. The acquire pairs with the reader's release store:
+	 * its reads of the slots it gave back are done before we overwrite one. */
+	if (unlikely(rs->produced - rs->cons_cache >= rs->slot_count)) {
+		rs->cons_cache = smp_load_acquire(&rs->ctl->consumed);
+		if (rs->produced - rs->cons_cache >= rs->slot_count) {
+			rs->st.dropped++;
+			goto publish;
+		}
 	}
+	slot = rs->ring + rs->slots_offset + (size_t)rs->insert * rs->slot_size;
 	caplen = min3(skb->len, rs->snaplen, res);
 	ktime_get_real_ts64(&ts);
+	slot->status = RINGCAP_SLOT_READY; /* information only (ABI 2) */
 	slot->caplen = caplen;
 	slot->ts_sec = ts.tv_sec;
 	slot->ts_nsec = ts.tv_nsec;
@@ -341,9 +345,9 @@ static void ringcap_capture(struct ringcap_sock *rs, struct sk_buff *skb, u8 dir
 	slot->seq = rs->st.packets;
 	if (skb_copy_bits(skb, 0, (u8 *)slot + RINGCAP_SLOT_DATA_OFFSET, caplen))
 		slot->caplen = 0; /* cannot happen: caplen <= skb->len */
-	/* Publish last: everything above is visible before READY. */
-	smp_wmb();
-	WRITE_ONCE(slot->status, RINGCAP_SLOT_READY);
+	/* Publish last: everything above is visible before the new count. */
+	rs->produced++;
+	smp_store_release(&rs->hdr->produced, rs->produced);
 
 	rs->insert = rs->insert + 1 == rs->slot_count ? 0 : rs->insert + 1;
 	rs->st.packets++;

@@ -165,7 +165,8 @@ const char *lr_layout_key(int i);
 int lr_layout_get(int h, uint64_t *out, int n);
 
 /* Wait until the slot/block the reader is at (cursor: block index for
- * TPACKET_V3, frame index for TPACKET_V2, slot index for the module) is ready, or timeout_ms passes.
+ * TPACKET_V3, frame index for TPACKET_V2, the consumed count for the module: ready once
+ * the kernel's produced count differs) is ready, or timeout_ms passes.
  * Returns 1 ready, 0 timeout, -ENODEV if the interface went away,
  * -errno otherwise. Honours the handle's wait mode. */
 int lr_wait(int h, uint32_t cursor, int timeout_ms);

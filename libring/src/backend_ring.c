@@ -3,11 +3,12 @@
  * PF_RING, kernel/ringcap.ko; ABI in kernel/include/uapi/ringcap.h).
  *
  * The ring is slot_count fixed-size slots after two header pages. The kernel
- * fills slots in order and publishes each with its status word (READY,
- * written last after a write barrier); the reader reads the slot and gives
- * it back by storing FREE, then records its position in page 1 (used by the
- * kernel only to decide when poll() says readable). A slot that is not FREE
- * is never overwritten: the packet is dropped and counted.
+ * fills slots in order and publishes them with a free-running produced count
+ * in page 0 (release store after the slot); the reader reads up to it and
+ * gives slots back with a free-running consumed count in page 1 (one release
+ * store per batch; also what poll() compares against). A slot not given
+ * back is never overwritten: the packet is dropped and counted. lr_wait's
+ * cursor on this backend is the reader's consumed count.
  *
  * Sequence: socket → ABI version check → geometry, direction, sampling,
  * filter, steal, promisc → bind (the ring starts filling) → mmap.
@@ -203,8 +204,9 @@ static int ring_open(struct lr_handle *h, const char *dev, int ifindex,
 	L[LRK_slot_flag_vlan] = RINGCAP_SF_VLAN_VALID;
 	L[LRK_slot_ready] = RINGCAP_SLOT_READY;
 	L[LRK_slot_free] = RINGCAP_SLOT_FREE;
-	/* u32 slot index (0..slot_count-1), not a free-running counter */
-	L[LRK_read_idx_off] = hdr->page_size + offsetof(struct ringcap_ctl, read_slot);
+	/* u32 free-running counts: consumed (user page), produced (kernel page) */
+	L[LRK_read_idx_off] = hdr->page_size + offsetof(struct ringcap_ctl, consumed);
+	L[LRK_produced_off] = offsetof(struct ringcap_hdr, produced);
 	L[LRK_insert_idx_off] = offsetof(struct ringcap_hdr, insert_slot);
 	return 0;
 
@@ -213,15 +215,12 @@ fail:
 	return err;
 }
 
+/* cursor: the reader's consumed count. Ready when the kernel published more. */
 static int ring_ready(struct lr_handle *h, uint32_t cursor)
 {
-	const uint8_t *slot;
+	const uint32_t *produced = (const uint32_t *)((const uint8_t *)h->map + h->layout[LRK_produced_off]);
 
-	if (cursor >= h->layout[LRK_slot_count])
-		return 0;
-	slot = (const uint8_t *)h->map + h->layout[LRK_slot_base_off] +
-	       (size_t)cursor * h->layout[LRK_slot_size];
-	return __atomic_load_n((const uint32_t *)slot, __ATOMIC_ACQUIRE) == RINGCAP_SLOT_READY;
+	return __atomic_load_n(produced, __ATOMIC_ACQUIRE) != cursor;
 }
 
 static int ring_stats(struct lr_handle *h)

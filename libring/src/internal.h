@@ -47,9 +47,9 @@
 	X(slot_vlan_tci_off) X(slot_vlan_tpid_off) X(slot_flags_off)           \
 	X(slot_direction_off) X(slot_data_off)                                 \
 	X(slot_flag_vlan)    /* in slot flags: the TCI field is valid */        \
-	X(slot_ready)        /* status value: written by the kernel */         \
-	X(slot_free)         /* status value: given back by the reader */      \
-	X(read_idx_off)      /* u32 slot index (0..n-1) the reader is at, user page */ \
+	X(slot_ready)        /* status value: written by the kernel (ABI 2: information only) */ \
+	X(slot_free)         /* status value: never filled yet */               \
+	X(read_idx_off)      /* u32 consumed count (free-running), user page */ \
 	X(insert_idx_off)    /* u32 slot index the kernel writes next, kernel page */ \
 	/* TPACKET_V2 frames (immediate delivery; also block_size, block_count,  \
 	 * status_*, pkt_*_off except pkt_next_off, vlan_*_mask) */            \
@@ -69,7 +69,8 @@
 	X(xdp_desc_size)     X(xdp_desc_addr_off) X(xdp_desc_len_off)          \
 	X(xdp_fill_map)      X(xdp_fill_map_size)                             \
 	X(xdp_fill_prod_off) X(xdp_fill_cons_off) X(xdp_fill_desc_off)         \
-	X(xdp_ring_entries)  /* RX and fill ring entries (= chunks) */
+	X(xdp_ring_entries)  /* RX and fill ring entries (= chunks) */ \
+	X(produced_off)      /* module: u32 produced count (free-running), kernel page */
 
 enum lr_layout_key_id {
 #define LR_KEY_ENUM(name) LRK_##name,

@@ -140,6 +140,11 @@ gcc -O2 -Wall -Wextra -o "$OUT/bin/slot_layout" "$REPO/test/vm/slot_layout.c" 2>
 if ! make -s -C "$REPO/libring" >"$VM/libring.log" 2>&1; then
 	emit libring_build fail "make -C libring: $(grep -m1 -i error "$VM/libring.log")"
 fi
+# cdrain: the C drain reader beside the TS ones in test/vm/bench_drain.ts.
+if [ -f "$REPO/libring/build/libring.so" ] && ! gcc -O2 -Wall -Wextra -o "$OUT/bin/cdrain" "$REPO/scripts/bench/src/cdrain.c" \
+	-L"$REPO/libring/build" -lring -Wl,-rpath,"$REPO/libring/build" 2>>"$VM/cc.log"; then
+	emit guest_programs_build fail "cdrain.c: $(tail -2 "$VM/cc.log")"
+fi
 
 # ---- initramfs -----------------------------------------------------------
 RD=$VM/initramfs

@@ -1,7 +1,8 @@
 /**
  * The TypeScript Ring over the ringcap kernel module (backend "ring"), run
  * inside the VM by test/vm/ts_tests.sh under Bun and Deno: exact capture byte
- * for byte, exact drop accounting, VLAN metadata, kernel filter, the pause
+ * for byte, exact drop accounting (a tiny ring not read; a small ring read
+ * while it overflows: no slot exposed mid-write), VLAN metadata, kernel filter, the pause
  * barrier (paused + start()), fanout = a module cluster (hash, lb; other modes refused),
  * deterministic module sampling, steal refused on a bridge port. Skips
  * (saying why) where the module is not loaded, e.g. on the host.
@@ -12,10 +13,20 @@ import { execFileSync, spawn } from "node:child_process";
 import { spawnSync } from "node:child_process";
 import process from "node:process";
 import { Ring } from "../../lib/source/live/ring.ts";
+import type { SlotPacket } from "../../lib/source/live/ring_slots.ts";
 import "../../lib/source/live/ring_slots.ts";
 import type { Ring as RingT } from "../../lib/source/live/ring_base.ts";
 import { skip, test } from "../harness.ts";
-import { drain, expectVlanInMetadata, netReason, ROOT, runtimeArgv, VethPair } from "../net.ts";
+import {
+  drain,
+  expectVlanInMetadata,
+  netReason,
+  ROOT,
+  runtimeArgv,
+  startProcess,
+  TXFRAMES,
+  VethPair,
+} from "../net.ts";
 import { frame, frameIndex, frameLength } from "../frames.ts";
 
 function needModule(): void {
@@ -104,6 +115,72 @@ test("module ring: a tiny ring not read: packets + dropped == sent, exactly; fir
   let k = 0;
   for (let p = ring.next(); p; p = ring.next()) assert.equal(frameIndex(p.data, p.offset), k++);
   assert.equal(k, 16);
+});
+
+test("module ring: batched hand-back under overflow: packets + dropped == sent, no slot exposed mid-write", async () => {
+  // -smp 2: txframes (and the kernel's softirq writing slots) on one CPU, this
+  // reader on the other, a 64-slot ring overflowing the whole time. Every
+  // frame carries its sequence number and bytes that are a function of it
+  // (the check, stronger than a checksum); the slot header's seq is the
+  // kernel's insert count. A slot read while the kernel writes it, or given
+  // back before we were done, shows up as a wrong byte or a wrong seq.
+  needModule();
+  using net = VethPair.create("mov");
+  using ring = await Ring.open(net.host, { backend: "ring", ringBytes: 64 * 1664, snaplen: 1600 });
+  const slots = ring.layout.slot_count;
+  assert.equal(slots, 64);
+  const N = 20000, SEED = 5, SLOT_SEQ = 40; // struct ringcap_slot.seq (u64, low word)
+  const tx = startProcess("ip", [
+    "netns",
+    "exec",
+    net.ns,
+    TXFRAMES,
+    net.peer,
+    String(N),
+    "--seed",
+    String(SEED),
+    "--min",
+    "200",
+    "--max",
+    "1514",
+  ]);
+  let read = 0, last = -1, bad = "";
+  const check = (): void => {
+    for (let p = ring.next(); p; p = ring.next()) {
+      const d = p.data, o = p.offset, cap = p.caplen;
+      const seq = (p as SlotPacket).u32[((p as SlotPacket).hdr + SLOT_SEQ) >>> 2];
+      const i = frameIndex(d, o);
+      if (!bad && seq !== read) {
+        bad = `slot seq ${seq} != ${read} read before it`;
+      }
+      if (!bad && (i <= last || i >= N)) bad = `frame ${i} after ${last}`;
+      if (!bad && (cap !== frameLength(i, SEED, 200, 1514) || p.wirelen !== cap)) {
+        bad = `frame ${i}: caplen ${cap}`;
+      }
+      for (let k = 22; k < cap && !bad; k++) {
+        if (d[o + k] !== ((Math.imul(i, 131) + k * 7 + SEED) & 0xff)) bad = `frame ${i} byte ${k} torn`;
+      }
+      last = i;
+      read++;
+    }
+  };
+  let done = false;
+  tx.done.then(() => (done = true));
+  const t0 = Date.now();
+  while (!done && Date.now() - t0 < 120000) {
+    check();
+    await ring.wait(20);
+  }
+  const r = await tx.done;
+  assert.equal(r.code, 0, `txframes: ${r.err}`);
+  await settle(ring, N);
+  check();
+  const s = ring.stats();
+  assert.equal(bad, "", bad);
+  assert.equal(s.packets + s.dropped, N, `packets ${s.packets} + dropped ${s.dropped} != ${N} sent`);
+  assert.equal(read, s.packets, `read ${read}, kernel inserted ${s.packets}`);
+  assert.ok(s.dropped > 0, "the ring never overflowed (the test did not test overflow)");
+  assert.ok(read > 4 * slots, `read ${read}: the ring wrapped fewer than 4 times`);
 });
 
 test("module ring: the stripped 802.1Q tag is in Packet.vlanTci / vlanTpid", async () => {
@@ -236,7 +313,7 @@ test("module ring: libring's slot layout keys equal offsetof() in the ABI header
     if (k === "read_idx_in_page1") continue;
     assert.equal(L[k], v, `layout key ${k}`);
   }
-  // the read index lives in page 1, right after the kernel's header page
+  // the consumed count lives in page 1, right after the kernel's header page
   assert.equal(L.read_idx_off, L.slot_base_off / 2 + want.read_idx_in_page1);
   assert.equal(L.slot_size % 64, 0);
   assert.ok(L.slot_size >= L.slot_data_off + 1600);

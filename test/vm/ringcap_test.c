@@ -57,7 +57,8 @@ struct cap {
 	size_t len;
 	struct ringcap_hdr *hdr;
 	struct ringcap_ctl *ctl;
-	uint32_t r;
+	uint32_t r;   /* slot index of the next packet */
+	uint32_t seq; /* packets given back (ctl->consumed) */
 };
 
 static int rc_socket(void)
@@ -107,6 +108,7 @@ static int rc_map(struct cap *c)
 	c->hdr = (struct ringcap_hdr *)c->map;
 	c->ctl = (struct ringcap_ctl *)(c->map + c->hdr->page_size);
 	c->r = 0;
+	c->seq = 0;
 	return 0;
 }
 
@@ -159,19 +161,21 @@ static struct ringcap_slot *cap_slot(struct cap *c, uint32_t i)
 	return (struct ringcap_slot *)(c->map + c->hdr->slots_offset + (size_t)i * c->hdr->slot_size);
 }
 
-/* The next ready slot, or NULL. */
+/* The next published slot (ABI 2: the kernel's produced count is ahead of
+ * ours), or NULL. */
 static struct ringcap_slot *cap_peek(struct cap *c)
 {
-	struct ringcap_slot *s = cap_slot(c, c->r);
-
-	return __atomic_load_n(&s->status, __ATOMIC_ACQUIRE) == RINGCAP_SLOT_READY ? s : NULL;
+	return __atomic_load_n(&c->hdr->produced, __ATOMIC_ACQUIRE) != c->seq ? cap_slot(c, c->r) : NULL;
 }
 
+/* Give one slot back (this reader does it slot by slot; libring's TS reader
+ * and scripts/bench/src/cdrain.c do it per batch). */
 static void cap_release(struct cap *c, struct ringcap_slot *s)
 {
-	__atomic_store_n(&s->status, RINGCAP_SLOT_FREE, __ATOMIC_RELEASE);
+	(void)s;
 	c->r = c->r + 1 == c->hdr->slot_count ? 0 : c->r + 1;
-	__atomic_store_n(&c->ctl->read_slot, c->r, __ATOMIC_RELEASE);
+	c->seq++;
+	__atomic_store_n(&c->ctl->consumed, c->seq, __ATOMIC_RELEASE);
 }
 
 static const uint8_t *slot_data(struct cap *c, struct ringcap_slot *s)
@@ -663,7 +667,7 @@ static int t_bad_opts(void)
 
 	/* A corrupted read position in page 1 must not hurt the kernel. */
 	struct ringcap_ctl *ctl = (void *)((uint8_t *)m + 4096);
-	ctl->read_slot = 0xffffffffu;
+	ctl->consumed = 0xffffffffu;
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
 	poll(&pfd, 1, 10);
 	munmap(m, len);

@@ -31,7 +31,8 @@ int main(void)
 	P("slot_ready", RINGCAP_SLOT_READY);
 	P("slot_free", RINGCAP_SLOT_FREE);
 	P("insert_idx_off", offsetof(struct ringcap_hdr, insert_slot));
-	P("read_idx_in_page1", offsetof(struct ringcap_ctl, read_slot));
+	P("produced_off", offsetof(struct ringcap_hdr, produced));
+	P("read_idx_in_page1", offsetof(struct ringcap_ctl, consumed));
 	printf("}\n");
 	return 0;
 }

@@ -8,30 +8,44 @@
  *
  * Ownership of every shared field is tagged like netmap does:
  *   (k) written by the kernel only, (u) written by user space only.
- * The kernel never trusts a value user space can write: it reads only a
- * slot's status word (compared against RINGCAP_SLOT_FREE) and the read
- * position in page 1 (range-checked, used only to decide poll readiness).
- * Its own state (insert position, counters, geometry) lives in kernel memory
- * and is mirrored into page 0 for readers.
+ * The kernel never trusts a value user space can write: it reads only the
+ * consumed count in page 1, and a bad value there costs the reader its own
+ * packets (dropped, or overwritten while it reads them), never the kernel:
+ * the kernel writes only the slot its own insert position names. Its own
+ * state (insert position, counters, geometry) lives in kernel memory and is
+ * mirrored into page 0 for readers.
  *
  * Mapped area (one mmap of RINGCAP_OPT_MMAP_BYTES bytes at offset 0):
  *
- *   [0, page)            struct ringcap_hdr   (k)  geometry + counters
- *   [page, 2*page)       struct ringcap_ctl   (u)  read position
+ *   [0, page)            struct ringcap_hdr   (k)  geometry + counters + produced
+ *   [page, 2*page)       struct ringcap_ctl   (u)  consumed
  *   [slots_offset, ...)  slot_count slots of slot_size bytes each:
  *                        struct ringcap_slot header, then caplen frame bytes
  *                        at data_offset within the slot.
  *
- * Reader protocol (a JS reader needs only memory reads and writes):
- *   r = 0
+ * Reader protocol (ABI 2; a JS reader needs only memory reads and writes).
+ * Two free-running u32 counts, as AF_XDP's rings and io_uring have:
+ * hdr.produced (k), slots the kernel has published, and ctl.consumed (u),
+ * slots the reader has given back. Slot k of the stream lives in slot
+ * k % slot_count. The reader synchronizes once per batch, not per slot:
+ *   c = ctl.consumed                      (0 on a new ring)
  *   loop:
- *     s = slots_offset + (r % slot_count) * slot_size
- *     if load_acquire(slot[s].status) != RINGCAP_SLOT_READY: wait (poll)
- *     read header + frame bytes
- *     store_release(slot[s].status, RINGCAP_SLOT_FREE)
- *     r = (r + 1) % slot_count; ctl.read_slot = r
- * The kernel fills slots in order; a slot whose status is not FREE is never
- * overwritten: the packet is dropped and counted instead (ring full).
+ *     p = load_acquire(hdr.produced)      (pairs with the kernel's release)
+ *     if p == c: wait (poll; ctl.consumed == c tells the kernel where we are)
+ *     for k in c .. p-1 (any batch of them):
+ *       read slot k % slot_count in place (header + frame)
+ *     c = p; store_release(ctl.consumed, c)  (the kernel may reuse them now)
+ * The kernel fills slot (produced % slot_count) only while produced -
+ * consumed < slot_count; otherwise the packet is dropped and counted (ring
+ * full). It writes the slot, then publishes it by a release store of
+ * produced + 1, so a reader never sees a slot the kernel is still writing.
+ * poll() is readable when produced - consumed reaches the watermark (or the
+ * poll timeout passed with fewer), so publish consumed before waiting.
+ * ABI 1 handed every slot over and back with its own status word (an
+ * acquire load and a store per packet, where a TPACKET_V3 reader does both
+ * once per block; README "Module vs AF_PACKET" has the numbers). ABI 2
+ * keeps the status word as information only (READY once filled) and
+ * synchronizes once per batch.
  *
  * All fields are fixed width and little-endian (the host's byte order);
  * no pointers, no `long`, no struct timeval.
@@ -50,7 +64,7 @@
 /* Bumped on any incompatible change of this file. Checked by libring:
  * setsockopt(SOL_RINGCAP, RINGCAP_OPT_VERSION, &v) fails with EPROTO when v
  * differs, and the mapped header carries the version too. */
-#define RINGCAP_ABI_VERSION 1
+#define RINGCAP_ABI_VERSION 2
 
 /* Default socket family number (module parameter `family`). 27 is unused
  * as an address family on Linux. */
@@ -198,6 +212,10 @@ struct ringcap_hdr {
 	__u32 insert_slot;   /* (k) index of the next slot the kernel will fill */
 	__u32 flags;         /* (k) RINGCAP_HF_* */
 	struct ringcap_stats stats; /* (k) counters, updated after each packet */
+	__u32 produced;      /* (k) slots published since the ring was allocated,
+			      * free-running (wraps at 2^32); release store after
+			      * the slot is written: the reader protocol above */
+	__u32 reserved;      /* (k) 0 */
 };
 #define RINGCAP_HF_DEVICE_GONE 0x1u /* the bound interface was unregistered */
 #define RINGCAP_HF_STEAL       0x2u /* steal mode active */
@@ -214,26 +232,27 @@ _Static_assert(offsetof(struct ringcap_hdr, ifindex) == 44, "hdr.ifindex");
 _Static_assert(offsetof(struct ringcap_hdr, insert_slot) == 48, "hdr.insert_slot");
 _Static_assert(offsetof(struct ringcap_hdr, flags) == 52, "hdr.flags");
 _Static_assert(offsetof(struct ringcap_hdr, stats) == 56, "hdr.stats");
-_Static_assert(sizeof(struct ringcap_hdr) == 96, "ringcap_hdr size");
+_Static_assert(offsetof(struct ringcap_hdr, produced) == 96, "hdr.produced");
+_Static_assert(sizeof(struct ringcap_hdr) == 104, "ringcap_hdr size");
 
 /* Page 1: written by user space only. */
 struct ringcap_ctl {
-	__u32 read_slot;     /* (u) index of the next slot the reader will read;
-			      * the kernel range-checks it and uses it only for poll() */
+	__u32 consumed;      /* (u) slots given back, free-running: the reader
+			      * protocol above (release store after reading them) */
 	__u32 reserved;      /* (u) 0 */
 };
 _Static_assert(sizeof(struct ringcap_ctl) == 8, "ringcap_ctl size");
 
-/* Slot status word values. */
-#define RINGCAP_SLOT_FREE  0u /* (u) stores it (release) after reading the slot */
-#define RINGCAP_SLOT_READY 1u /* (k) stores it (after smp_wmb) once the slot is filled */
+/* Slot status word values (ABI 2: information only, see the reader protocol). */
+#define RINGCAP_SLOT_FREE  0u /* never written yet */
+#define RINGCAP_SLOT_READY 1u /* (k) filled at least once */
 
 /* Slot flags. */
 #define RINGCAP_SF_VLAN_VALID 0x1u /* vlan_tci/vlan_tpid hold a tag the kernel stripped */
 
 /* Header of every slot; the frame follows at hdr.data_offset. */
 struct ringcap_slot {
-	__u32 status;    /* (k: READY, last, after a write barrier) (u: FREE, after reading) */
+	__u32 status;    /* (k) READY once filled; readers synchronize on hdr.produced */
 	__u32 caplen;    /* (k) bytes of the frame in this slot (<= snaplen) */
 	__u64 ts_sec;    /* (k) arrival time, seconds since the epoch (low word at +8) */
 	__u32 ts_nsec;   /* (k) nanoseconds within the second */
