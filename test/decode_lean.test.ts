@@ -17,6 +17,7 @@ import { decodeLean, LEAN_FIELDS } from "../lib/decode/fast.ts";
 import { FlowTable } from "../lib/analysis/flow/table.ts";
 import { FlowMeter } from "../lib/analysis/flow/meter.ts";
 import { TopCounter } from "../lib/analysis/top/counter.ts";
+import { KeyTable } from "../lib/analysis/top/table.ts";
 import { FilePacket } from "../lib/source/file/file_packet.ts";
 import { test } from "./harness.ts";
 import { decodeCases } from "./fixtures/decode_cases.ts";
@@ -201,4 +202,29 @@ test("the probe's meter and topn's counter: 3,000,000 packets, heap flat after w
   assert.equal(top.packets, 3_200_000);
   // 3 M packets allocating even 16 bytes each would be 48 MiB
   assert.ok(grown < 8, `heap grew ${grown.toFixed(1)} MiB over 3,000,000 packets`);
+});
+
+test("topn's IPv4 shortcut KeyTable.add4 counts in the same slot as add with the full key (hosts and pairs)", () => {
+  const r = rng(7);
+  for (const width of [5, 9]) {
+    const fast = new KeyTable(width, { initialSlots: 16 }), slow = new KeyTable(width, { initialSlots: 16 });
+    const mixed = new KeyTable(width, { initialSlots: 16 });
+    for (let i = 0; i < 20_000; i++) {
+      const a = r() % 300, b = ((r() % 300) * 0x01000001) >>> 0; // uint32, as getUint32 gives
+      const key = slow.key;
+      key.fill(0);
+      key[0] = 4;
+      key[1] = a;
+      if (width === 9) key[5] = b;
+      slow.add(1, i);
+      fast.add4(a, b, 1, i);
+      if (i % 2) mixed.add4(a, b, 1, i);
+      else {
+        mixed.key.set(key);
+        mixed.add(1, i);
+      }
+    }
+    assert.deepEqual(fast.snapshot(), slow.snapshot(), `width ${width}`);
+    assert.deepEqual(mixed.snapshot(), slow.snapshot(), `width ${width}, add and add4 mixed`);
+  }
 });

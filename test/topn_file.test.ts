@@ -269,8 +269,8 @@ test("topn: KeyTable grows, keeps counts, and counts keys past maxEntries as ove
   assert.equal(t.size, 5000);
   assert.equal(t.overflowPackets, 3 * 1000);
   const top = t.top(3);
-  assert.deepEqual(top.map((s) => t.keys[s * 2]), [4999, 4998, 4997]);
-  assert.equal(t.bytes[top[0]], 3 * 4999);
+  assert.deepEqual(top.map((s) => t.keyWord(s, 0)), [4999, 4998, 4997]);
+  assert.equal(t.bytesAt(top[0]), 3 * 4999);
   const u = new KeyTable(2);
   u.merge(t);
   assert.equal(u.size, 5000);

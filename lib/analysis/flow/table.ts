@@ -3,10 +3,11 @@
  *
  * Open addressing (linear probing, backward-shift deletion, no tombstones)
  * over typed arrays: each slot holds the flow index and its hash side by side
- * (a probe compares hashes without a second load), keys packed in one
- * `Uint32Array` (see key.ts), a flow's packets, bytes, first and last times
- * side by side in one `Float64Array` (32 bytes: one cache line), its list
- * links side by side in one `Int32Array`; flows threaded on index-linked
+ * (a probe compares hashes without a second load); everything of one flow —
+ * its packed key (see key.ts), state, TCP flags, packets, bytes, first and last
+ * times, list links — in one 128-byte record (two adjacent cache lines of one
+ * page, the key and packet count in the first), so a packet of a known flow
+ * touches its slot and its record and nothing else; flows threaded on index-linked
  * lists (idle order, TCP-ended order, start order) so every expiry check is
  * O(1) at the head of a list, and `add()` looks at the lists only when the
  * earliest time any head falls due (`nextDueMs`) has passed. Nothing is
@@ -46,10 +47,14 @@ const NIL = -1;
 // ends[] holds [head, tail] of: the idle list (live flows by last packet), the ended list
 // (TCP FIN/RST) and the age list (by first packet); a list is named by its head index.
 const IDLE_H = 0, END_H = 2, AGE_H = 4;
-// per flow: [packets, bytes, first ms, last ms] in `rec`; in `links`, [prev, next] of the idle/ended list
-// (from L_PREV) then [prev, next] of the age list (from A_PREV): a list's next is at its prev + 1
-const R_PKTS = 0, R_OCT = 1, R_FIRST = 2, R_LAST = 3, REC = 4;
-const L_PREV = 0, A_PREV = 2, LINKS = 4;
+// A flow's record: STRIDE 32-bit words (128 bytes) from f * STRIDE, seen as words (`w`, `lk`) and as
+// doubles (`dbl`, from f * DSTRIDE). Words 0-11 the key, 12 the hash, 13 the state, 26 the TCP flags;
+// double 7 (bytes 56-63) the packets: the first cache line; doubles 8-10 bytes, last, first ms; words
+// 22-25 [prev, next] of the idle/ended list (from L_PREV) then of the age list (from A_PREV).
+const STRIDE = 32, DSTRIDE = 16;
+const W_HASH = 12, W_STATE = 13, W_FLAGS = 26;
+const D_PKTS = 7, D_OCT = 8, D_LAST = 9, D_FIRST = 10;
+const L_PREV = 22, A_PREV = 24;
 
 /**
  * The flow meter.
@@ -95,12 +100,9 @@ export class FlowTable {
   private readonly onExpire: (rec: FlowRecord) => void;
   private readonly mask: number;
   private readonly slots: Int32Array; // per slot [flow index + 1 (0 = empty), hash]
-  private readonly keys: Uint32Array;
-  private readonly hashes: Uint32Array;
-  private readonly rec: Float64Array; // REC per flow
-  private readonly flags: Uint8Array;
-  private readonly state: Uint8Array;
-  private readonly links: Int32Array; // LINKS per flow
+  private readonly w: Uint32Array; // the flow records as words
+  private readonly lk: Int32Array; // the same, signed (list links)
+  private readonly dbl: Float64Array; // the same, as doubles
   private readonly freeStack: Int32Array;
   /** No list head falls due before this time (ms): until then `add()` skips `expire()`. */
   private nextDueMs = Infinity;
@@ -128,12 +130,10 @@ export class FlowTable {
     while (cap < max * 2) cap *= 2;
     this.mask = cap - 1;
     this.slots = new Int32Array(cap * 2);
-    this.keys = new Uint32Array(max * KEY_WORDS);
-    this.hashes = new Uint32Array(max);
-    this.rec = new Float64Array(max * REC);
-    this.flags = new Uint8Array(max);
-    this.state = new Uint8Array(max);
-    this.links = new Int32Array(max * LINKS);
+    const records = new ArrayBuffer(max * STRIDE * 4);
+    this.w = new Uint32Array(records);
+    this.lk = new Int32Array(records);
+    this.dbl = new Float64Array(records);
     this.freeStack = new Int32Array(max);
     for (let i = 0; i < max; i++) this.freeStack[i] = max - 1 - i;
     this.freeTop = max;
@@ -169,12 +169,12 @@ export class FlowTable {
     if (this.nowMs >= this.nextDueMs) this.expire(this.nowMs);
 
     const h = hashKey(k, 0);
-    const slots = this.slots, keys = this.keys, mask = this.mask, hs = h | 0;
+    const slots = this.slots, keys = this.w, mask = this.mask, hs = h | 0;
     let i = h & mask;
     let f = NIL;
     for (let s = slots[2 * i]; s !== 0; s = slots[2 * i]) {
       if (slots[2 * i + 1] === hs) {
-        const c = s - 1, b = c * KEY_WORDS;
+        const c = s - 1, b = c * STRIDE;
         if (
           keys[b] === k[0] && keys[b + 1] === k[1] && keys[b + 2] === k[2] && keys[b + 3] === k[3] &&
           keys[b + 4] === k[4] && keys[b + 5] === k[5] && keys[b + 6] === k[6] && keys[b + 7] === k[7] &&
@@ -188,7 +188,7 @@ export class FlowTable {
     }
     const tcp = (k[K_PROTO] & 255) === 6;
     const tf = tcp ? d.tcpFlags & 255 : 0;
-    if (f !== NIL && this.state[f] === ENDED && (tf & 0x12) === 0x02) {
+    if (f !== NIL && keys[f * STRIDE + W_STATE] === ENDED && (tf & 0x12) === 0x02) {
       // a new connection (SYN without ACK) on a 5-tuple that just closed
       this.expireFlow(f, EndReason.END);
       f = NIL;
@@ -203,27 +203,27 @@ export class FlowTable {
       while (slots[2 * i] !== 0) i = (i + 1) & mask;
       slots[2 * i] = f + 1;
       slots[2 * i + 1] = hs;
-      this.hashes[f] = h;
-      keys.set(k, f * KEY_WORDS);
-      const r = f * REC, rec = this.rec;
-      rec[r + R_PKTS] = 1;
-      rec[r + R_OCT] = d.ipLength;
-      rec[r + R_FIRST] = now;
-      rec[r + R_LAST] = now;
-      this.flags[f] = 0;
-      this.state[f] = LIVE;
+      const b = f * STRIDE, r = f * DSTRIDE, dbl = this.dbl;
+      for (let j = 0; j < KEY_WORDS; j++) keys[b + j] = k[j];
+      keys[b + W_HASH] = h;
+      keys[b + W_FLAGS] = 0;
+      keys[b + W_STATE] = LIVE;
+      dbl[r + D_PKTS] = 1;
+      dbl[r + D_OCT] = d.ipLength;
+      dbl[r + D_FIRST] = now;
+      dbl[r + D_LAST] = now;
       this.count++;
       this.created++;
       this.append(L_PREV, IDLE_H, f);
       this.append(A_PREV, AGE_H, f);
     } else {
-      const r = f * REC, rec = this.rec;
-      rec[r + R_PKTS]++;
-      rec[r + R_OCT] += d.ipLength;
-      if (now > rec[r + R_LAST]) rec[r + R_LAST] = now;
-      else if (now < rec[r + R_FIRST]) rec[r + R_FIRST] = now;
+      const r = f * DSTRIDE, dbl = this.dbl;
+      dbl[r + D_PKTS]++;
+      dbl[r + D_OCT] += d.ipLength;
+      if (now > dbl[r + D_LAST]) dbl[r + D_LAST] = now;
+      else if (now < dbl[r + D_FIRST]) dbl[r + D_FIRST] = now;
       // most recently seen: to the tail of its list (already there when it is the tail)
-      const li = this.state[f] === ENDED ? END_H : IDLE_H;
+      const li = keys[f * STRIDE + W_STATE] === ENDED ? END_H : IDLE_H;
       if (this.ends[li + 1] !== f) {
         this.unlink(L_PREV, li, f);
         this.append(L_PREV, li, f);
@@ -232,9 +232,10 @@ export class FlowTable {
     this.packets++;
     this.bytes += d.ipLength;
     if (tf !== 0) {
-      this.flags[f] |= tf;
-      if ((tf & 0x05) !== 0 && this.state[f] === LIVE) {
-        this.state[f] = ENDED;
+      const b = f * STRIDE;
+      keys[b + W_FLAGS] |= tf;
+      if ((tf & 0x05) !== 0 && keys[b + W_STATE] === LIVE) {
+        keys[b + W_STATE] = ENDED;
         this.unlink(L_PREV, IDLE_H, f);
         this.append(L_PREV, END_H, f);
         if (this.tcpEndMs === 0) this.expireFlow(f, EndReason.END);
@@ -254,25 +255,37 @@ export class FlowTable {
    * ```
    */
   expire(nowMs: number): number {
-    const ends = this.ends, rec = this.rec;
+    const ends = this.ends, rec = this.dbl;
     let n = 0;
-    for (let f = ends[IDLE_H]; f !== NIL && rec[f * REC + R_LAST] + this.idleMs <= nowMs; f = ends[IDLE_H]) {
+    for (
+      let f = ends[IDLE_H];
+      f !== NIL && rec[f * DSTRIDE + D_LAST] + this.idleMs <= nowMs;
+      f = ends[IDLE_H]
+    ) {
       this.expireFlow(f, EndReason.IDLE);
       n++;
     }
-    for (let f = ends[END_H]; f !== NIL && rec[f * REC + R_LAST] + this.tcpEndMs <= nowMs; f = ends[END_H]) {
+    for (
+      let f = ends[END_H];
+      f !== NIL && rec[f * DSTRIDE + D_LAST] + this.tcpEndMs <= nowMs;
+      f = ends[END_H]
+    ) {
       this.expireFlow(f, EndReason.END);
       n++;
     }
-    for (let f = ends[AGE_H]; f !== NIL && rec[f * REC + R_FIRST] + this.activeMs <= nowMs; f = ends[AGE_H]) {
+    for (
+      let f = ends[AGE_H];
+      f !== NIL && rec[f * DSTRIDE + D_FIRST] + this.activeMs <= nowMs;
+      f = ends[AGE_H]
+    ) {
       this.expireFlow(f, EndReason.ACTIVE);
       n++;
     }
     // the heads now: the earliest any of them falls due
     let due = Infinity;
-    if (ends[IDLE_H] !== NIL) due = rec[ends[IDLE_H] * REC + R_LAST] + this.idleMs;
-    if (ends[END_H] !== NIL) due = Math.min(due, rec[ends[END_H] * REC + R_LAST] + this.tcpEndMs);
-    if (ends[AGE_H] !== NIL) due = Math.min(due, rec[ends[AGE_H] * REC + R_FIRST] + this.activeMs);
+    if (ends[IDLE_H] !== NIL) due = rec[ends[IDLE_H] * DSTRIDE + D_LAST] + this.idleMs;
+    if (ends[END_H] !== NIL) due = Math.min(due, rec[ends[END_H] * DSTRIDE + D_LAST] + this.tcpEndMs);
+    if (ends[AGE_H] !== NIL) due = Math.min(due, rec[ends[AGE_H] * DSTRIDE + D_FIRST] + this.activeMs);
     this.nextDueMs = due;
     return n;
   }
@@ -291,14 +304,14 @@ export class FlowTable {
     let n = 0;
     for (let f = this.ends[AGE_H]; f !== NIL; f = this.ends[AGE_H]) {
       // a flow already ended by FIN/RST keeps its reason
-      this.expireFlow(f, this.state[f] === ENDED ? EndReason.END : reason);
+      this.expireFlow(f, this.w[f * STRIDE + W_STATE] === ENDED ? EndReason.END : reason);
       n++;
     }
     return n;
   }
 
   private expireFlow(f: number, reason: number): void {
-    const r = this.record, keys = this.keys, b = f * KEY_WORDS;
+    const r = this.record, keys = this.w, b = f * STRIDE;
     const pw = keys[b + K_PROTO];
     r.ipVersion = pw >>> 16;
     if (r.ipVersion === 4) {
@@ -321,12 +334,12 @@ export class FlowTable {
     r.tos = (pw >>> 8) & 255;
     r.vlanId = keys[b + K_VLAN] - 1;
     r.ifindex = keys[b + K_IF];
-    r.tcpFlags = this.flags[f];
-    const q = f * REC, rec = this.rec;
-    r.packets = rec[q + R_PKTS];
-    r.bytes = rec[q + R_OCT];
-    r.firstMs = rec[q + R_FIRST];
-    r.lastMs = rec[q + R_LAST];
+    r.tcpFlags = keys[b + W_FLAGS];
+    const q = f * DSTRIDE, rec = this.dbl;
+    r.packets = rec[q + D_PKTS];
+    r.bytes = rec[q + D_OCT];
+    r.firstMs = rec[q + D_FIRST];
+    r.lastMs = rec[q + D_LAST];
     r.endReason = reason;
     this.remove(f);
     this.exported++;
@@ -335,7 +348,7 @@ export class FlowTable {
 
   private remove(f: number): void {
     const slots = this.slots, mask = this.mask;
-    let i = this.hashes[f] & mask;
+    let i = this.w[f * STRIDE + W_HASH] & mask;
     while (slots[2 * i] !== f + 1) i = (i + 1) & mask;
     // backward-shift deletion: pull later entries of the cluster into the hole
     let j = i;
@@ -353,34 +366,35 @@ export class FlowTable {
       }
     }
     slots[2 * i] = 0;
-    this.unlink(L_PREV, this.state[f] === ENDED ? END_H : IDLE_H, f);
+    const b = f * STRIDE;
+    this.unlink(L_PREV, this.w[b + W_STATE] === ENDED ? END_H : IDLE_H, f);
     this.unlink(A_PREV, AGE_H, f);
-    this.state[f] = FREE;
+    this.w[b + W_STATE] = FREE;
     this.freeStack[this.freeTop++] = f;
     this.count--;
   }
 
   /** Append flow f at the tail of list h; `at` = L_PREV (idle/ended list links) or A_PREV (age list links). */
   private append(at: number, h: number, f: number): void {
-    const ends = this.ends, links = this.links, t = ends[h + 1];
-    links[f * LINKS + at] = t;
-    links[f * LINKS + at + 1] = NIL;
-    if (t !== NIL) links[t * LINKS + at + 1] = f;
+    const ends = this.ends, links = this.lk, t = ends[h + 1];
+    links[f * STRIDE + at] = t;
+    links[f * STRIDE + at + 1] = NIL;
+    if (t !== NIL) links[t * STRIDE + at + 1] = f;
     else {
       ends[h] = f;
       // a new head: it may fall due before the others did
-      const r = f * REC + (h === AGE_H ? R_FIRST : R_LAST);
-      const due = this.rec[r] + (h === IDLE_H ? this.idleMs : h === END_H ? this.tcpEndMs : this.activeMs);
+      const r = f * DSTRIDE + (h === AGE_H ? D_FIRST : D_LAST);
+      const due = this.dbl[r] + (h === IDLE_H ? this.idleMs : h === END_H ? this.tcpEndMs : this.activeMs);
       if (due < this.nextDueMs) this.nextDueMs = due;
     }
     ends[h + 1] = f;
   }
 
   private unlink(at: number, h: number, f: number): void {
-    const ends = this.ends, links = this.links, p = links[f * LINKS + at], n = links[f * LINKS + at + 1];
-    if (p !== NIL) links[p * LINKS + at + 1] = n;
+    const ends = this.ends, links = this.lk, p = links[f * STRIDE + at], n = links[f * STRIDE + at + 1];
+    if (p !== NIL) links[p * STRIDE + at + 1] = n;
     else ends[h] = n;
-    if (n !== NIL) links[n * LINKS + at] = p;
+    if (n !== NIL) links[n * STRIDE + at] = p;
     else ends[h + 1] = p;
   }
 }

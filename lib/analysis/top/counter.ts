@@ -115,6 +115,15 @@ export class TopCounter {
     }
     if (d.protocol >= 0) this.protocols.addAt(d.protocol, d.protocol, 1, len);
     else this.protocols.addAt(256 + d.etherType, 0x10000 | d.etherType, 1, len);
+    if (d.ipVersion === 4) { // the same counts as the general path below, without writing keys
+      const s = d.src4, t = d.dst4;
+      this.hosts.add4(s, 0, 1, len);
+      if (s !== t) this.hosts.add4(t, 0, 1, len);
+      if (s > t) this.pairs.add4(t, s, 1, len);
+      else this.pairs.add4(s, t, 1, len);
+      this.countPorts(d, len);
+      return;
+    }
     const pk = this.pairs.key;
     pk[0] = d.ipVersion;
     if (d.ipVersion === 4) {
@@ -147,6 +156,11 @@ export class TopCounter {
       }
     }
     this.pairs.add(1, len);
+    this.countPorts(d, len);
+  }
+
+  /** Count a TCP/UDP packet's ports (once when source = destination). */
+  private countPorts(d: Decoded, len: number): void {
     if ((d.protocol === 6 || d.protocol === 17) && d.l4Offset >= 0 && !d.fragment) {
       const ports = this.ports, base = d.protocol === 6 ? 0 : 65536, hi = d.protocol << 16;
       ports.addAt(base + d.srcPort, hi | d.srcPort, 1, len);
@@ -205,13 +219,13 @@ export class TopCounter {
       totals: { packets: this.packets, bytes: this.bytes, dropped },
       top: {
         hosts: h.top(n, byPackets).map((s) => ({
-          addr: addr(h.keys, s * HOST_W),
-          packets: h.packets[s],
-          bytes: h.bytes[s],
+          addr: addr(h, s),
+          packets: h.packetsAt(s),
+          bytes: h.bytesAt(s),
         })),
         pairs: pr.top(n, byPackets).map((s) => {
-          const a = addr(pr.keys, s * PAIR_W), b = addr(pr.keys, s * PAIR_W, 5);
-          return { a, b, packets: pr.packets[s], bytes: pr.bytes[s] };
+          const a = addr(pr, s), b = addr(pr, s, 5);
+          return { a, b, packets: pr.packetsAt(s), bytes: pr.bytesAt(s) };
         }),
         protocols: pt.top(n, byPackets).map((s) => {
           const k = pt.keys[s];
@@ -236,9 +250,9 @@ function round6(x: number): number {
 const scratch = new Uint8Array(16);
 const scratchView = new DataView(scratch.buffer);
 
-/** Text of the address whose family is keys[base] and words keys[base + at ..]. */
-function addr(keys: Uint32Array, base: number, at = 1): string {
-  if (keys[base] === 4) return ipv4ToString(keys[base + at]);
-  for (let i = 0; i < 4; i++) scratchView.setUint32(4 * i, keys[base + at + i]);
+/** Text of the address in slot s of t: family in key word 0, address from word `at`. */
+function addr(t: KeyTable, s: number, at = 1): string {
+  if (t.keyWord(s, 0) === 4) return ipv4ToString(t.keyWord(s, at));
+  for (let i = 0; i < 4; i++) scratchView.setUint32(4 * i, t.keyWord(s, at + i));
   return ipv6ToString(scratch, 0);
 }

@@ -43,6 +43,16 @@ const MULS = new Int32Array([
   0xbf58476d,
 ]);
 
+/** The part of `KeyTable.add`'s hash (before the finalizer) that an IPv4 host / pair key's fixed words give. */
+function fixedPart(width: number): number {
+  let h = 0x9747b28c;
+  for (let i = 0; i < width; i++) {
+    if (i !== 1 && i !== 5) h ^= Math.imul((i === 0 ? 4 : 0) ^ (i << 27), MULS[i & 15]);
+  }
+  return h;
+}
+const HOST4 = fixedPart(5), PAIR4 = fixedPart(9);
+
 /** Options of `KeyTable`. */
 export interface KeyTableOptions {
   /** Initial number of slots (rounded up to a power of two). Default 1024. */
@@ -51,8 +61,15 @@ export interface KeyTableOptions {
   maxEntries?: number;
 }
 
+/** Word offsets in a KeyTable slot record: words 0-3 are the two counters (doubles). */
+const KT_USED = 4, KT_KEY = 5;
+
 /**
- * Counters per key of `width` 32-bit words.
+ * Counters per key of `width` 32-bit words. Each slot is one record of
+ * `stride` words (a power of two: 64 bytes for a host or a pair key) holding
+ * its packets and bytes (two doubles), a used mark and the key words, so
+ * counting a packet touches one cache line per table. Read a slot with
+ * `packetsAt`, `bytesAt` and `keyWord`.
  *
  * @example
  * ```ts
@@ -62,18 +79,12 @@ export interface KeyTableOptions {
  * t.add(1, 1500);
  * t.add(1, 60);
  * const slot = t.entry(0); // first key inserted
- * t.bytes[slot]; // 1560
+ * t.bytesAt(slot); // 1560
  * ```
  */
 export class KeyTable {
   /** Write the key here, then call `add` or `merge`. */
   readonly key: Uint32Array;
-  /** Key words of every slot (`width` per slot). */
-  keys: Uint32Array;
-  /** Packets per slot. */
-  packets: Float64Array;
-  /** Bytes per slot. */
-  bytes: Float64Array;
   /** Number of distinct keys. */
   size = 0;
   /** Packets of keys that did not fit (table at `maxEntries`). */
@@ -81,10 +92,14 @@ export class KeyTable {
   /** Bytes of keys that did not fit. */
   overflowBytes = 0;
   readonly maxEntries: number;
+  /** Words per slot record: [packets (f64), bytes (f64), used, key words..., padding]. */
+  readonly stride: number;
 
   // Plain (not #private) fields: the per-packet path reads them, and JSC/V8 read those fastest.
-  /** 1 where a slot holds a key. */
-  protected used: Uint8Array;
+  /** The slot records as words (used mark at KT_USED, key from KT_KEY). */
+  protected cells: Uint32Array;
+  /** The same records as doubles: packets at stride/2 * slot, bytes after it. */
+  protected counts: Float64Array;
   /** Occupied slots in insertion order: iteration and clearing cost O(size). */
   protected order: Int32Array;
   protected mask: number;
@@ -93,11 +108,13 @@ export class KeyTable {
     let slots = 16;
     while (slots < (o.initialSlots ?? 1024)) slots *= 2;
     this.maxEntries = o.maxEntries ?? 1 << 20;
+    let stride = 8;
+    while (stride < KT_KEY + width) stride *= 2;
+    this.stride = stride;
     this.key = new Uint32Array(width);
-    this.keys = new Uint32Array(slots * width);
-    this.packets = new Float64Array(slots);
-    this.bytes = new Float64Array(slots);
-    this.used = new Uint8Array(slots);
+    const buf = new ArrayBuffer(slots * stride * 4);
+    this.cells = new Uint32Array(buf);
+    this.counts = new Float64Array(buf);
     this.order = new Int32Array(slots >>> 1);
     this.mask = slots - 1;
   }
@@ -107,9 +124,24 @@ export class KeyTable {
     return this.order[i];
   }
 
+  /** Packets counted in slot `s`. */
+  packetsAt(s: number): number {
+    return this.counts[s * (this.stride >>> 1)];
+  }
+
+  /** Bytes counted in slot `s`. */
+  bytesAt(s: number): number {
+    return this.counts[s * (this.stride >>> 1) + 1];
+  }
+
+  /** Word `i` of the key in slot `s`. */
+  keyWord(s: number, i: number): number {
+    return this.cells[s * this.stride + KT_KEY + i];
+  }
+
   /** Count `packets` and `bytes` for the key in `this.key`. */
   add(packets: number, bytes: number): void {
-    const w = this.width, k = this.key, keys = this.keys, used = this.used, mask = this.mask;
+    const w = this.width, k = this.key, cells = this.cells, mask = this.mask, st = this.stride;
     // each word times its own odd constant, XOR-ed: independent multiplies that run side by
     // side (a serial chain over the 9 words of a pair cost ~10 ns a packet), then murmur3's
     // finalizer so the low bits the table indexes with depend on every input bit
@@ -120,17 +152,51 @@ export class KeyTable {
     h ^= h >>> 13;
     h = Math.imul(h, 0xc2b2ae35);
     let s = (h ^ (h >>> 16)) & mask;
-    while (used[s] !== 0) {
-      const b = s * w;
+    for (let b = s * st; cells[b + KT_USED] !== 0; b = s * st) {
       let i = 0;
-      while (i < w && keys[b + i] === k[i]) i++;
+      while (i < w && cells[b + KT_KEY + i] === k[i]) i++;
       if (i === w) {
-        this.packets[s] += packets;
-        this.bytes[s] += bytes;
+        const c = b >>> 1;
+        this.counts[c] += packets;
+        this.counts[c + 1] += bytes;
         return;
       }
       s = (s + 1) & mask;
     }
+    this.#insert(s, packets, bytes);
+  }
+
+  /**
+   * `add` for an IPv4 key of topn's tables without writing `key`: a host key
+   * [4, a, 0, 0, 0] (width 5) or a pair key [4, a, 0, 0, 0, b, 0, 0, 0] (width 9;
+   * `b` ignored at width 5). Same hash and slot as `add` with that key; only
+   * words 0, 1 and 5 are compared, so use it on tables whose family-4 keys have
+   * zeros elsewhere (TopCounter's).
+   */
+  add4(a: number, b: number, packets: number, bytes: number): void {
+    const cells = this.cells, mask = this.mask, st = this.stride, pair = this.width === 9;
+    let h = pair
+      ? PAIR4 ^ Math.imul(a ^ (1 << 27), MULS[1]) ^ Math.imul(b ^ (5 << 27), MULS[5])
+      : HOST4 ^ Math.imul(a ^ (1 << 27), MULS[1]);
+    h ^= h >>> 16;
+    h = Math.imul(h, 0x85ebca6b);
+    h ^= h >>> 13;
+    h = Math.imul(h, 0xc2b2ae35);
+    let s = (h ^ (h >>> 16)) & mask;
+    for (let q = s * st; cells[q + KT_USED] !== 0; q = s * st) {
+      if (cells[q + KT_KEY] === 4 && cells[q + KT_KEY + 1] === a && (!pair || cells[q + KT_KEY + 5] === b)) {
+        const c = q >>> 1;
+        this.counts[c] += packets;
+        this.counts[c + 1] += bytes;
+        return;
+      }
+      s = (s + 1) & mask;
+    }
+    const k = this.key; // a new key: written out for the general insert
+    for (let i = 0; i < k.length; i++) k[i] = 0;
+    k[0] = 4;
+    k[1] = a;
+    if (pair) k[5] = b;
     this.#insert(s, packets, bytes);
   }
 
@@ -146,12 +212,12 @@ export class KeyTable {
       this.add(packets, bytes);
       return;
     }
-    const w = this.width, k = this.key, keys = this.keys;
-    this.used[s] = 1;
-    for (let i = 0, b = s * w; i < w; i++) keys[b + i] = k[i];
+    const w = this.width, k = this.key, cells = this.cells, b = s * this.stride;
+    cells[b + KT_USED] = 1;
+    for (let i = 0; i < w; i++) cells[b + KT_KEY + i] = k[i];
     this.order[this.size++] = s;
-    this.packets[s] = packets;
-    this.bytes[s] = bytes;
+    this.counts[b >>> 1] = packets;
+    this.counts[(b >>> 1) + 1] = bytes;
   }
 
   /** Add every counter of `other` (same width) into this table. */
@@ -159,8 +225,8 @@ export class KeyTable {
     const w = this.width, k = this.key;
     for (let i = 0; i < other.size; i++) {
       const s = other.entry(i);
-      for (let j = 0; j < w; j++) k[j] = other.keys[s * w + j];
-      this.add(other.packets[s], other.bytes[s]);
+      for (let j = 0; j < w; j++) k[j] = other.keyWord(s, j);
+      this.add(other.packetsAt(s), other.bytesAt(s));
     }
     this.overflowPackets += other.overflowPackets;
     this.overflowBytes += other.overflowBytes;
@@ -168,7 +234,13 @@ export class KeyTable {
 
   /** Forget every key (cost O(size), memory kept). */
   clear(): void {
-    clearSlots(this.order, this.size, this.used, this.packets, this.bytes);
+    const st = this.stride, cells = this.cells, counts = this.counts;
+    for (let i = 0; i < this.size; i++) {
+      const b = this.order[i] * st;
+      cells[b + KT_USED] = 0;
+      counts[b >>> 1] = 0;
+      counts[(b >>> 1) + 1] = 0;
+    }
     this.size = 0;
     this.overflowPackets = 0;
     this.overflowBytes = 0;
@@ -180,9 +252,9 @@ export class KeyTable {
     const keys = new Uint32Array(n * w), packets = new Float64Array(n), bytes = new Float64Array(n);
     for (let i = 0; i < n; i++) {
       const s = this.order[i];
-      for (let j = 0; j < w; j++) keys[i * w + j] = this.keys[s * w + j];
-      packets[i] = this.packets[s];
-      bytes[i] = this.bytes[s];
+      for (let j = 0; j < w; j++) keys[i * w + j] = this.keyWord(s, j);
+      packets[i] = this.packetsAt(s);
+      bytes[i] = this.bytesAt(s);
     }
     return { keys, packets, bytes, overflowPackets: this.overflowPackets, overflowBytes: this.overflowBytes };
   }
@@ -203,25 +275,33 @@ export class KeyTable {
    * (then bytes); full ties go to the lower key. Allocates (for printing, not per packet).
    */
   top(n: number, byPackets = false): number[] {
-    return topSlots(this.order, this.size, this.packets, this.bytes, n, byPackets, this.keys, this.width);
+    return topSlots(
+      this.order,
+      this.size,
+      (s) => this.packetsAt(s),
+      (s) => this.bytesAt(s),
+      n,
+      byPackets,
+      (s, i) => this.keyWord(s, i),
+      this.width,
+    );
   }
 
   #grow(): void {
-    const w = this.width, size = this.size;
-    const oldKeys = this.keys, oldPackets = this.packets, oldBytes = this.bytes, oldOrder = this.order;
+    const w = this.width, size = this.size, st = this.stride;
+    const oldCells = this.cells, oldCounts = this.counts, oldOrder = this.order;
     const slots = (this.mask + 1) * 2;
-    this.keys = new Uint32Array(slots * w);
-    this.packets = new Float64Array(slots);
-    this.bytes = new Float64Array(slots);
-    this.used = new Uint8Array(slots);
+    const buf = new ArrayBuffer(slots * st * 4);
+    this.cells = new Uint32Array(buf);
+    this.counts = new Float64Array(buf);
     this.order = new Int32Array(slots >>> 1);
     this.mask = slots - 1;
     this.size = 0;
     const saved = this.key.slice();
     for (let i = 0; i < size; i++) {
-      const s = oldOrder[i];
-      for (let j = 0; j < w; j++) this.key[j] = oldKeys[s * w + j];
-      this.add(oldPackets[s], oldBytes[s]);
+      const b = oldOrder[i] * st;
+      for (let j = 0; j < w; j++) this.key[j] = oldCells[b + KT_KEY + j];
+      this.add(oldCounts[b >>> 1], oldCounts[(b >>> 1) + 1]);
     }
     this.key.set(saved);
   }
@@ -313,7 +393,17 @@ export class DirectTable {
 
   /** The slots of the `n` largest entries (see `KeyTable.top`). */
   top(n: number, byPackets = false): number[] {
-    return topSlots(this.order, this.size, this.packets, this.bytes, n, byPackets, this.keys, 1);
+    const packets = this.packets, bytes = this.bytes, keys = this.keys;
+    return topSlots(
+      this.order,
+      this.size,
+      (s) => packets[s],
+      (s) => bytes[s],
+      n,
+      byPackets,
+      (s) => keys[s],
+      1,
+    );
   }
 }
 
@@ -343,19 +433,19 @@ function clearSlots(
 function topSlots(
   order: Int32Array,
   size: number,
-  packets: Float64Array,
-  bytes: Float64Array,
+  packets: (s: number) => number,
+  bytes: (s: number) => number,
   n: number,
   byPackets: boolean,
-  keys: Uint32Array,
+  key: (s: number, i: number) => number,
   width: number,
 ): number[] {
   const first = byPackets ? packets : bytes, second = byPackets ? bytes : packets;
   const before = (x: number, y: number) => { // slot x ranks before slot y
-    if (first[x] !== first[y]) return first[x] > first[y];
-    if (second[x] !== second[y]) return second[x] > second[y];
+    if (first(x) !== first(y)) return first(x) > first(y);
+    if (second(x) !== second(y)) return second(x) > second(y);
     for (let i = 0; i < width; i++) {
-      const a = keys[x * width + i], b = keys[y * width + i];
+      const a = key(x, i), b = key(y, i);
       if (a !== b) return a < b;
     }
     return false;
