@@ -228,3 +228,15 @@ test("topn's IPv4 shortcut KeyTable.add4 counts in the same slot as add with the
     assert.deepEqual(mixed.snapshot(), slow.snapshot(), `width ${width}, add and add4 mixed`);
   }
 });
+
+test("flow table: the slot array grows with the flows (from 1,024 slots): 50,000 flows each found again, none doubled", () => {
+  const out: number[] = [];
+  const t = new FlowTable({ onExpire: (r) => out.push(r.packets), idleTimeout: 60 });
+  const d = new Decoded();
+  udpStream(50_000, 50_000, (p) => t.add(p, decodeLean(p, d))); // source ports 0x3000..0xf34f
+  udpStream(50_000, 50_000, (p) => t.add(p, decodeLean(p, d)), 50_000);
+  assert.equal(t.size, 50_000);
+  assert.equal(t.created, 50_000);
+  assert.equal(t.flush(), 50_000);
+  assert.ok(out.every((n) => n === 2), "every flow got both its packets");
+});

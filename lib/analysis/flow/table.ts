@@ -98,8 +98,9 @@ export class FlowTable {
   firstPacketMs = NaN;
 
   private readonly onExpire: (rec: FlowRecord) => void;
-  private readonly mask: number;
-  private readonly slots: Int32Array; // per slot [flow index + 1 (0 = empty), hash]
+  private mask: number;
+  private slots: Int32Array; // per slot [flow index + 1 (0 = empty), hash]; grows with the flows
+  private readonly maxSlots: number;
   private readonly w: Uint32Array; // the flow records as words
   private readonly lk: Int32Array; // the same, signed (list links)
   private readonly dbl: Float64Array; // the same, as doubles
@@ -128,6 +129,10 @@ export class FlowTable {
     this.tcpEndMs = Math.max(0, opts.tcpEndTimeout ?? 1) * 1000;
     let cap = 16;
     while (cap < max * 2) cap *= 2;
+    this.maxSlots = cap;
+    // at most half full; sized to the flows in use (a slot array for 262,144 flows is 4 MiB,
+    // and every packet reads one slot at random in it)
+    cap = Math.min(cap, 1024);
     this.mask = cap - 1;
     this.slots = new Int32Array(cap * 2);
     const records = new ArrayBuffer(max * STRIDE * 4);
@@ -198,11 +203,13 @@ export class FlowTable {
         this.evicted++;
         this.expireFlow(this.ends[END_H] !== NIL ? this.ends[END_H] : this.ends[IDLE_H], EndReason.RESOURCES);
       }
+      if ((this.count + 1) * 2 > this.mask + 1 && this.mask + 1 < this.maxSlots) this.growSlots();
+      const sl = this.slots, m = this.mask;
       f = this.freeStack[--this.freeTop];
-      i = h & mask; // deletions above may have shifted entries: find the first empty slot again
-      while (slots[2 * i] !== 0) i = (i + 1) & mask;
-      slots[2 * i] = f + 1;
-      slots[2 * i + 1] = hs;
+      i = h & m; // deletions above may have shifted entries: find the first empty slot again
+      while (sl[2 * i] !== 0) i = (i + 1) & m;
+      sl[2 * i] = f + 1;
+      sl[2 * i + 1] = hs;
       const b = f * STRIDE, r = f * DSTRIDE, dbl = this.dbl;
       for (let j = 0; j < KEY_WORDS; j++) keys[b + j] = k[j];
       keys[b + W_HASH] = h;
@@ -344,6 +351,21 @@ export class FlowTable {
     this.remove(f);
     this.exported++;
     this.onExpire(r);
+  }
+
+  /** Twice the slots: every entry re-placed by its hash (flow indexes do not move). */
+  private growSlots(): void {
+    const old = this.slots, cap = (this.mask + 1) * 2, mask = cap - 1;
+    const slots = new Int32Array(cap * 2);
+    for (let j = 0; j < old.length; j += 2) {
+      if (old[j] === 0) continue;
+      let i = old[j + 1] & mask;
+      while (slots[2 * i] !== 0) i = (i + 1) & mask;
+      slots[2 * i] = old[j];
+      slots[2 * i + 1] = old[j + 1];
+    }
+    this.slots = slots;
+    this.mask = mask;
   }
 
   private remove(f: number): void {
