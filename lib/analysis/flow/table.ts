@@ -177,13 +177,18 @@ export class FlowTable {
     const slots = this.slots, keys = this.w, mask = this.mask, hs = h | 0;
     let i = h & mask;
     let f = NIL;
+    // an IPv4 key (version 4 in its protocol word) has zeros in address words 1-3 and 5-7:
+    // equal protocol words and the six other words are equal keys
+    const v4 = d.ipVersion === 4;
+    const k0 = k[0], k4 = k[4], k8 = k[8], k9 = k[9], k10 = k[10], k11 = k[11];
     for (let s = slots[2 * i]; s !== 0; s = slots[2 * i]) {
       if (slots[2 * i + 1] === hs) {
         const c = s - 1, b = c * STRIDE;
         if (
-          keys[b] === k[0] && keys[b + 1] === k[1] && keys[b + 2] === k[2] && keys[b + 3] === k[3] &&
-          keys[b + 4] === k[4] && keys[b + 5] === k[5] && keys[b + 6] === k[6] && keys[b + 7] === k[7] &&
-          keys[b + 8] === k[8] && keys[b + 9] === k[9] && keys[b + 10] === k[10] && keys[b + 11] === k[11]
+          keys[b] === k0 && keys[b + 4] === k4 && keys[b + 8] === k8 && keys[b + 9] === k9 &&
+          keys[b + 10] === k10 && keys[b + 11] === k11 &&
+          (v4 || (keys[b + 1] === k[1] && keys[b + 2] === k[2] && keys[b + 3] === k[3] &&
+            keys[b + 5] === k[5] && keys[b + 6] === k[6] && keys[b + 7] === k[7]))
         ) {
           f = c;
           break;
