@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 make -s -C libring
 bpf_out=libring/build/xsk_ts.bpf.o
 if command -v clang >/dev/null && [[ -f /usr/include/bpf/bpf_helpers.h ]]; then
-  if [[ ! -f $bpf_out || libring/bpf/xsk_ts.bpf.c -nt $bpf_out ]]; then
+  if [[ ! -f $bpf_out || libring/bpf/xsk_ts.bpf.c -nt $bpf_out || libring/bpf/xsk_ts.h -nt $bpf_out ]]; then
     # -g: BTF, which libxdp's dispatcher needs to load the program as an extension
     clang -O2 -g -Wall -Werror -target bpf -I"/usr/include/$(gcc -print-multiarch)" \
       -c libring/bpf/xsk_ts.bpf.c -o "$bpf_out"

@@ -5,8 +5,11 @@
  * may drop before XDP runs); a small unread UMEM: packets + dropped ==
  * arrived; the snap length applied in user space; the XDP program gone after
  * close; per-packet kernel timestamps from libring's XDP program (native
- * and generic: distinct, increasing, within the capture's time); one-line
- * errors (filter, multi-queue interface, bad mode, tiny UMEM, unknown
+ * and generic: distinct, increasing, within the capture's time); filters
+ * and sampling run by that program (counts equal tcpdump's; 1 in 10 exact;
+ * rejected frames reach the stack: ping works through a "udp" capture and
+ * not through an unfiltered one); one-line errors (bad filter, a filter too
+ * long for the program, multi-queue interface, bad mode, tiny UMEM, unknown
  * backend name).
  */
 import assert from "node:assert/strict";
@@ -152,11 +155,15 @@ test("xdp: errors are one line each", async () => {
     skip("xdp-tools (xdp-loader) is not installed");
   }
   using net = VethPair.create("xde");
-  let e = await openError(net.host, { backend: "xdp", filter: "udp" });
-  assert.equal(e.code, "EOPNOTSUPP");
-  assert.match(e.message, /no filter or sampling/);
-  e = await openError(net.host, { backend: "xdp", sampling: 10 });
-  assert.equal(e.code, "EOPNOTSUPP");
+  let e = await openError(net.host, { backend: "xdp", filter: "udp and" });
+  assert.equal(e.code, "EBADMSG");
+  if (existsSync(TS_PROG)) {
+    // 200 hosts: about 800 classic BPF instructions, beyond the program's 512
+    const big = Array.from({ length: 200 }, (_, i) => `host 10.0.${i >> 8}.${i & 255}`).join(" or ");
+    e = await openError(net.host, { backend: "xdp", filter: big });
+    assert.equal(e.code, "EINVAL");
+    assert.match(e.message, /BPF instructions; libring's XDP program runs at most 512/);
+  }
   e = await openError(net.host, { backend: "xdp", xdpMode: "turbo" as "native" });
   assert.equal(e.code, "EINVAL");
   assert.match(e.message, /xdpMode/);
@@ -319,3 +326,105 @@ async function stamps(mode: "native" | "generic"): Promise<void> {
 
 test("xdp: per-packet kernel timestamps (XDP metadata), native mode", () => stamps("native"));
 test("xdp: per-packet kernel timestamps (XDP metadata), generic mode", () => stamps("generic"));
+
+/** tcpdump's count of the packets of `pcap` that `filter` matches. */
+function tcpdumpCount(pcap: string, filter: string): number {
+  const r = spawnSync("tcpdump", ["-r", pcap, "-nn", filter], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout.split("\n").filter((l) => l).length;
+}
+
+test("xdp: filter and sampling run in the XDP program: matches captured as tcpdump counts them, the rest reaches the stack, counted as filtered", async () => {
+  needXdp();
+  if (!existsSync(TS_PROG)) {
+    skip("libring/build/xsk_ts.bpf.o not built (scripts/build.sh needs clang and libbpf-dev)");
+  }
+  if (spawnSync("tcpdump", ["--version"]).error) skip("tcpdump is not installed");
+  using net = VethPair.create("xfs");
+  const pcap = join(tmpdir(), `rc-xdp-fs-${process.pid}.pcap`);
+  writeManyFlowsPcap(pcap, 1000);
+  const sendPcap = () => {
+    const r = spawnSync("ip", [
+      "netns",
+      "exec",
+      net.ns,
+      TXFRAMES,
+      net.peer,
+      "--pcap",
+      pcap,
+      "--pps",
+      "50000",
+    ]);
+    assert.equal(r.status, 0, String(r.stderr));
+  };
+  const readAll = async (ring: Ring, ms = 400) => {
+    let n = 0;
+    const t0 = Date.now();
+    while (Date.now() - t0 < ms) {
+      await ring.wait(20);
+      for (let p = ring.next(); p; p = ring.next()) n++;
+    }
+    return n;
+  };
+  try {
+    // the classic BPF of libpcap, run by the XDP program: tcpdump's counts, exactly
+    for (
+      const f of [
+        "udp and src port 1030",
+        "src portrange 1024-1523",
+        "dst host 10.1.1.44 or dst host 10.1.0.7",
+        "ip[0] & 0xf = 5 and udp[0:2] & 1 = 1",
+        "ip and len > 59 and not tcp",
+        "icmp",
+      ]
+    ) {
+      const ring = await Ring.open(net.host, { backend: "xdp", filter: f, ringMb: 4 });
+      const before = sent(net);
+      sendPcap();
+      const arrived = sent(net) - before;
+      const n = await readAll(ring);
+      const s = ring.stats();
+      ring.close(); // not `using`: Bun's for-of body does not dispose it each turn
+      assert.equal(n, tcpdumpCount(pcap, f), `'${f}': captured`);
+      assert.equal(s.packets, n);
+      assert.equal(
+        s.packets + s.filtered + s.dropped,
+        arrived,
+        `'${f}': packets + filtered + dropped == arrived`,
+      );
+    }
+    // 1 in 10 after the filter, in order: exactly a tenth
+    {
+      using ring = await Ring.open(net.host, { backend: "xdp", filter: "udp", sampling: 10, ringMb: 4 });
+      const before = sent(net);
+      sendPcap();
+      const arrived = sent(net) - before;
+      const n = await readAll(ring);
+      assert.equal(arrived, 1000);
+      assert.equal(n, 100);
+      assert.equal(ring.stats().filtered, 900);
+    }
+    // what the filter rejects reaches the stack: ping works through a "udp" capture, not through an unfiltered one
+    spawnSync("ip", ["addr", "add", "10.77.0.1/24", "dev", net.host]);
+    spawnSync("ip", ["-n", net.ns, "addr", "add", "10.77.0.2/24", "dev", net.peer]);
+    const ping = () =>
+      spawnSync("ip", ["netns", "exec", net.ns, "ping", "-c", "2", "-i", "0.2", "-W", "1", "10.77.0.1"])
+        .status;
+    {
+      using ring = await Ring.open(net.host, { backend: "xdp", filter: "udp", ringMb: 4 });
+      assert.equal(ping(), 0, "ARP and ICMP pass the filter's XDP_PASS to the stack");
+      assert.ok(ring.stats().filtered >= 3, `filtered ${ring.stats().filtered}`);
+      assert.equal(await readAll(ring, 100), 0);
+    }
+    spawnSync("ip", ["neigh", "flush", "dev", net.host]);
+    spawnSync("ip", ["-n", net.ns, "neigh", "flush", "dev", net.peer]);
+    {
+      using ring = await Ring.open(net.host, { backend: "xdp", ringMb: 4 });
+      assert.notEqual(ping(), 0, "without a filter every frame is stolen");
+      assert.ok(await readAll(ring, 100) >= 2);
+    }
+    assert.equal(xdpAttached(net.host), false);
+  } finally {
+    rmSync(pcap, { force: true });
+  }
+});

@@ -3,7 +3,7 @@
  * pair in a namespace the test makes, 1,000 one-packet flows spread over the
  * queues by the sender's flow hash: pcount reads every queue by default — one
  * thread round-robin, and --workers 2 (two queues each) — and counts exactly
- * what the sender handed on (`tx_packets − tx_dropped`); its banner and
+ * what the sender handed on, also with a filter (run by the XDP program) (`tx_packets − tx_dropped`); its banner and
  * --json say the mode and the queues; --queue 2 reads queue 2 alone; topn,
  * dump -w (each packet's own kernel timestamp in the file) and the probe
  * count exactly too; nothing stays attached after any
@@ -154,6 +154,24 @@ test("xdp tools: pcount reads every queue (one thread, --workers 2), --queue 2 r
   const one = j.packets as number;
   assert.ok(one > 0 && one < r.arrived - before2, `queue 2 alone: ${one} of ${r.arrived - before2}`);
   assert.deepEqual(j.xdp, { mode: "native", zeroCopy: false, queues: [2] });
+  assert.equal(net.attached(), false);
+
+  // a filter, run by the XDP program of every queue, under two workers (opened paused, started together)
+  const before3 = r.arrived;
+  r = await capture(net, "examples/pcount.ts", [
+    net.host,
+    "--json",
+    "--workers",
+    "2",
+    "src",
+    "portrange",
+    "1024-1523",
+  ]);
+  assert.equal(r.code, 0, r.err);
+  j = lastJson(r.out);
+  assert.equal(r.arrived - before3, FLOWS);
+  assert.equal(j.packets, FLOWS / 2, `the filter's half: ${r.out}`);
+  assert.equal(j.filtered, FLOWS / 2);
   assert.equal(net.attached(), false);
 });
 

@@ -3,11 +3,14 @@
  *
  * One AF_XDP socket bound to one receive queue of the interface, with a UMEM
  * of fixed 4096-byte chunks, a fill ring and an RX ring, each mapped once.
- * libxdp (Debian libxdp1) creates the UMEM and socket and attaches its
- * default redirect program through its dispatcher (so it coexists with
- * other XDP programs); it is loaded with dlopen at the first xdp open, so
- * libring builds and runs without it and the backend then says, in one
- * line, what to install.
+ * libxdp (Debian libxdp1) creates the UMEM and socket; it is loaded with
+ * dlopen at the first xdp open, so libring builds and runs without it and
+ * the backend then says, in one line, what to install. The XDP program is
+ * libring's own (build/xsk_ts.bpf.o from bpf/xsk_ts.bpf.c: per-packet
+ * timestamps in the metadata, the queue's filter and sampling, see "The
+ * timestamp program" below), attached by libxdp through its dispatcher
+ * where the kernel allows; without that object, libxdp's default redirect
+ * program (no timestamps, filter or sampling).
  *
  * Mode: native (XDP_FLAGS_DRV_MODE) where the driver has it, else generic
  * (XDP_FLAGS_SKB_MODE); lr_opts.xdp (or, when it is 0, the environment
@@ -23,11 +26,13 @@
  * Counters: packets = descriptors the kernel produced on the RX ring (its
  * producer word, a free-running u32, followed across calls); dropped =
  * XDP_STATISTICS rx_dropped + rx_ring_full (fill-ring-empty events are inside
- * rx_dropped in copy mode: not added again).
+ * rx_dropped in copy mode: not added again); filtered = frames the program
+ * left to the stack (filter or sampling; its per-queue counter).
  *
  * Semantics: a frame redirected to the socket is taken from the kernel's
  * stack (the paper's steal mode), so this backend is for dedicated capture
- * interfaces; receive only.
+ * interfaces; receive only. A frame the filter rejects is not: it goes on
+ * to the stack.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -56,6 +61,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "../bpf/xsk_ts.h"
 
 #ifndef SOL_XDP
 #define SOL_XDP 283
@@ -106,6 +112,8 @@ static struct {
 	int (*update_xskmap)(void *xsk, int fd);
 	int (*find_map_fd)(const void *obj, const char *name);
 	int (*map_fd_by_id)(uint32_t id);
+	int (*map_update)(int fd, const void *key, const void *value, uint64_t flags);
+	int (*map_lookup)(int fd, const void *key, void *value);
 } X;
 
 static int quiet_print(int level, const char *fmt, va_list ap)
@@ -166,6 +174,8 @@ static int load_libxdp(void)
 			*(void **)&X.obj_info = dlsym(bpf, "bpf_obj_get_info_by_fd");
 			*(void **)&X.find_map_fd = dlsym(bpf, "bpf_object__find_map_fd_by_name");
 			*(void **)&X.map_fd_by_id = dlsym(bpf, "bpf_map_get_fd_by_id");
+			*(void **)&X.map_update = dlsym(bpf, "bpf_map_update_elem");
+			*(void **)&X.map_lookup = dlsym(bpf, "bpf_map_lookup_elem");
 		}
 	}
 	X.loaded = 1;
@@ -174,10 +184,13 @@ static int load_libxdp(void)
 
 struct ts_prog;
 static void ts_put(struct ts_prog *t, int last);
+struct xdp_priv;
+static void ts_reset(struct xdp_priv *p);
 
 struct xdp_priv {
 	void *umem, *xsk;
 	struct ts_prog *ts; /* the timestamp program this socket's frames go through, or NULL */
+	uint32_t queue, sampling;
 	int lock_fd; /* shared flock on the interface's lock file while capturing */
 	struct lri_xsk_ring fill, comp, rx;
 	void *area;
@@ -318,6 +331,8 @@ static void xdp_close(struct lr_handle *h)
 		 * in several threads) the last to let go always gets it. */
 		int fd, last;
 		close(p->lock_fd);
+		if (p->ts)
+			ts_reset(p);
 		fd = p->xsk || p->ts ? lock_open(h->ifindex) : -1;
 		last = fd >= 0 && !flock(fd, LOCK_EX | LOCK_NB);
 		if (p->ts)
@@ -409,12 +424,26 @@ static int open_error(int err, const char *dev, const char *mode)
 struct ts_prog {
 	struct ts_prog *next;
 	unsigned long long ns;
-	int ifindex, refs, mapfd;
+	int ifindex, refs;
+	int mapfd;  /* xsks_map */
+	int qfd;    /* rc_queues: each queue's filter length, sampling, paused, counters */
+	int ifd;    /* rc_insns: each queue's filter */
 	int mode;   /* XDP_FLAGS_DRV_MODE or XDP_FLAGS_SKB_MODE */
-	void *prog; /* libxdp's handle when this process attached it (owns mapfd), else NULL */
+	void *prog; /* libxdp's handle when this process attached it (owns the map fds), else NULL */
 };
 static struct ts_prog *ts_list;
 static pthread_mutex_t ts_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void ts_fds_close(struct ts_prog *t)
+{
+	if (t->mapfd >= 0)
+		close(t->mapfd);
+	if (t->qfd >= 0)
+		close(t->qfd);
+	if (t->ifd >= 0)
+		close(t->ifd);
+	t->mapfd = t->qfd = t->ifd = -1;
+}
 
 static unsigned long long netns_ino(void)
 {
@@ -444,18 +473,20 @@ static const char *ts_path(char *buf, size_t n)
 static int ts_available(void)
 {
 	return X.prog_open_file && X.prog_attach && X.prog_detach && X.prog_close && X.prog_bpf_obj &&
-	       X.get_error && X.update_xskmap && X.find_map_fd && X.map_fd_by_id && X.query_id &&
+	       X.get_error && X.update_xskmap && X.find_map_fd && X.map_fd_by_id && X.map_update &&
+	       X.map_lookup && X.query_id &&
 	       X.prog_fd_by_id && X.obj_info;
 }
 
-/* The xsks_map of a ringcap_xsk another process attached to ifindex (-1: none); *mode its mode. */
-static int attached_ts_map(int ifindex, int *mode)
+/* The maps of a ringcap_xsk another process attached to ifindex into t (t->mapfd -1: none). */
+static void attached_ts_maps(int ifindex, struct ts_prog *t)
 {
 	static const uint32_t modes[2] = {XDP_FLAGS_DRV_MODE, XDP_FLAGS_SKB_MODE};
-	for (int m = 0; m < 2; m++) {
+	t->mapfd = t->qfd = t->ifd = -1;
+	for (int m = 0; m < 2 && t->mapfd < 0; m++) {
 		struct bpf_prog_info info = {0};
 		uint32_t id = 0, len = sizeof(info), ids[8] = {0};
-		int fd, mapfd = -1;
+		int fd;
 		if (X.query_id(ifindex, (int)modes[m], &id) || !id)
 			continue;
 		fd = X.prog_fd_by_id(id);
@@ -464,25 +495,33 @@ static int attached_ts_map(int ifindex, int *mode)
 		info.nr_map_ids = 8;
 		info.map_ids = (uint64_t)(uintptr_t)ids;
 		if (!X.obj_info(fd, &info, &len) && !strcmp(info.name, TS_PROG_NAME)) {
-			for (uint32_t i = 0; i < info.nr_map_ids && i < 8 && mapfd < 0; i++) {
+			for (uint32_t i = 0; i < info.nr_map_ids && i < 8; i++) {
 				struct bpf_map_info mi = {0};
 				uint32_t mlen = sizeof(mi);
-				int f = X.map_fd_by_id(ids[i]);
+				int f = X.map_fd_by_id(ids[i]), *slot = NULL;
 				if (f < 0)
 					continue;
-				if (!X.obj_info(f, &mi, &mlen) && mi.type == BPF_MAP_TYPE_XSKMAP)
-					mapfd = f;
+				if (!X.obj_info(f, &mi, &mlen)) {
+					if (!strcmp(mi.name, "xsks_map"))
+						slot = &t->mapfd;
+					else if (!strcmp(mi.name, "rc_queues"))
+						slot = &t->qfd;
+					else if (!strcmp(mi.name, "rc_insns"))
+						slot = &t->ifd;
+				}
+				if (slot && *slot < 0)
+					*slot = f;
 				else
 					close(f);
 			}
+			if (t->mapfd < 0 || t->qfd < 0 || t->ifd < 0) {
+				ts_fds_close(t); /* an older build's program: treated as foreign */
+			} else {
+				t->mode = (int)modes[m];
+			}
 		}
 		close(fd);
-		if (mapfd >= 0) {
-			*mode = (int)modes[m];
-			return mapfd;
-		}
 	}
-	return -1;
 }
 
 /* This process's program on ifindex, attached now if nobody has it; NULL with the error set. */
@@ -507,12 +546,12 @@ static struct ts_prog *ts_get(const char *dev, int ifindex, const int *modes, in
 	t->ns = ns;
 	t->ifindex = ifindex;
 	t->refs = 1;
-	t->mapfd = attached_ts_map(ifindex, &t->mode);
+	attached_ts_maps(ifindex, t);
 	if (t->mapfd >= 0 && nmodes == 1 && t->mode != modes[0]) {
 		lri_set_error("%s: another capture attached the timestamp program in %s mode: use that "
 			      "mode (xdpMode, RINGCAP_XDP_MODE)",
 			      dev, t->mode == XDP_FLAGS_DRV_MODE ? "native" : "generic");
-		close(t->mapfd);
+		ts_fds_close(t);
 		free(t);
 		t = NULL;
 		*err = -EBUSY;
@@ -545,8 +584,12 @@ static struct ts_prog *ts_get(const char *dev, int ifindex, const int *modes, in
 		t->prog = prog;
 		t->mode = modes[m];
 		t->mapfd = X.find_map_fd(X.prog_bpf_obj(prog), "xsks_map");
-		if (t->mapfd < 0) {
-			lri_set_error("%s has no xsks_map: not the XDP timestamp program", path);
+		t->qfd = X.find_map_fd(X.prog_bpf_obj(prog), "rc_queues");
+		t->ifd = X.find_map_fd(X.prog_bpf_obj(prog), "rc_insns");
+		if (t->mapfd < 0 || t->qfd < 0 || t->ifd < 0) {
+			lri_set_error("%s lacks xsks_map, rc_queues or rc_insns: not libring's XDP program "
+				      "(rebuild it: scripts/build.sh)",
+				      path);
 			X.prog_detach(prog, ifindex, 0, 0);
 			X.prog_close(prog);
 			free(t);
@@ -581,12 +624,64 @@ static void ts_put(struct ts_prog *t, int last)
 									 : LRI_XDP_MODE_SKB,
 					      0);
 			X.prog_close(t->prog); /* closes the map's descriptor with the object */
-		} else if (t->mapfd >= 0) {
-			close(t->mapfd);
+		} else {
+			ts_fds_close(t);
 		}
 		free(t);
 	}
 	pthread_mutex_unlock(&ts_lock);
+}
+
+/*
+ * This socket's queue in the program's rc_queues: paused (the drop-all
+ * program of a paused open: frames go to the stack, uncounted), or active
+ * with the filter (libpcap's classic BPF, run by the program; a frame it
+ * rejects goes to the stack, counted in `filtered`) and 1-in-N sampling
+ * after it (in order, as the module). The instructions go in first, then
+ * the queue's entry with their count; the counters start at 0.
+ */
+static int ts_configure(struct xdp_priv *p, const struct sock_fprog *prog)
+{
+	struct rc_queue c = {0};
+	uint32_t q = p->queue;
+
+	if (prog == &lri_drop_all) {
+		c.state = RC_PAUSED;
+	} else {
+		c.state = RC_ACTIVE;
+		c.sampling = p->sampling;
+		/* one accepting return alone is "no filter" */
+		if (prog && prog->len > 1) {
+			if (prog->len > RC_MAX_INSNS) {
+				lri_set_error("the filter compiles to %u BPF instructions; libring's XDP program "
+					      "runs at most %u: simplify it, or use RINGCAP_BACKEND=packet",
+					      prog->len, RC_MAX_INSNS);
+				return -EINVAL;
+			}
+			for (uint32_t i = 0; i < prog->len; i++) {
+				uint32_t key = q * RC_MAX_INSNS + i;
+				struct rc_insn in = {prog->filter[i].code, prog->filter[i].jt,
+						     prog->filter[i].jf, prog->filter[i].k};
+				if (X.map_update(p->ts->ifd, &key, &in, 0)) {
+					lri_set_error("the XDP program's filter map: %s", strerror(errno));
+					return -errno;
+				}
+			}
+			c.flen = prog->len;
+		}
+	}
+	if (X.map_update(p->ts->qfd, &q, &c, 0)) {
+		lri_set_error("the XDP program's queue map: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+/* The queue back to "every frame" for the next socket bound to it. */
+static void ts_reset(struct xdp_priv *p)
+{
+	struct rc_queue c = {0};
+	X.map_update(p->ts->qfd, &p->queue, &c, 0);
 }
 
 /* Is dev the interface of this namespace's IPv4 default route? */
@@ -607,8 +702,26 @@ static int default_route_dev(const char *dev)
 	return found;
 }
 
+static int xdp_open_once(struct lr_handle *h, const char *dev, int ifindex,
+			 const struct lr_opts *o, const struct sock_fprog *prog);
+
+/* Open; a queue still bound by a socket just closed is tried again for up to a second. */
 static int xdp_open(struct lr_handle *h, const char *dev, int ifindex, const struct lr_opts *o,
 		    const struct sock_fprog *prog)
+{
+	int err;
+	for (int i = 0;; i++) {
+		err = xdp_open_once(h, dev, ifindex, o, prog);
+		if (err != -EAGAIN)
+			return err;
+		if (i == 100)
+			return -EBUSY; /* the error says which queue */
+		usleep(10000);
+	}
+}
+
+static int xdp_open_once(struct lr_handle *h, const char *dev, int ifindex,
+			 const struct lr_opts *o, const struct sock_fprog *prog)
 {
 	struct lri_xsk_umem_config ucfg = {0};
 	struct lri_xsk_socket_config scfg = {0};
@@ -622,7 +735,6 @@ static int xdp_open(struct lr_handle *h, const char *dev, int ifindex, const str
 	socklen_t len;
 	uint32_t *fq;
 
-	(void)prog;
 	(void)ifindex;
 	/* the frames an AF_XDP socket receives never reach the stack: on the
 	 * default route's interface that cuts the machine off */
@@ -736,6 +848,23 @@ static int xdp_open(struct lr_handle *h, const char *dev, int ifindex, const str
 	scfg.rx_size = (uint32_t)frames;
 	scfg.tx_size = 0;
 	path = ts_available() ? ts_path(pbuf, sizeof(pbuf)) : "";
+	p->queue = queue;
+	p->sampling = o->sampling;
+	if (!*path && ((prog && prog != &lri_drop_all && prog->len > 1) || o->sampling > 1)) {
+		lri_set_error("the xdp backend filters and samples in libring's XDP program, which is not "
+			      "%s: build it (scripts/build.sh, needs clang and libbpf-dev), or use "
+			      "RINGCAP_BACKEND=packet",
+			      getenv("RINGCAP_XDP_PROG") ? "used (RINGCAP_XDP_PROG=default)" : "built");
+		err = -EOPNOTSUPP;
+		goto fail;
+	}
+	if (*path && queue >= RC_MAX_QUEUES) {
+		lri_set_error("queue %u: libring's XDP program serves queues 0..%u (RINGCAP_XDP_PROG=default "
+			      "for libxdp's, without timestamps, filter or sampling)",
+			      queue, RC_MAX_QUEUES - 1);
+		err = -EINVAL;
+		goto fail;
+	}
 	if (*path) {
 		/* our program: per-packet timestamps in the metadata */
 		p->ts = ts_get(dev, ifindex, modes, nmodes, path, &err);
@@ -744,11 +873,23 @@ static int xdp_open(struct lr_handle *h, const char *dev, int ifindex, const str
 		scfg.libxdp_flags = LRI_XSK_INHIBIT_PROG_LOAD;
 		scfg.xdp_flags = (uint32_t)p->ts->mode;
 		err = X.socket_create(&p->xsk, dev, queue, p->umem, &p->rx, NULL, &scfg);
+		if (err == -EBUSY) {
+			/* the queue is still bound: a socket closed just before is released
+			 * by the kernel a little later (xdp_open tries again) */
+			p->xsk = NULL;
+			lri_set_error("queue %u of %s is in use by another AF_XDP socket", queue, dev);
+			err = -EAGAIN;
+			goto fail;
+		}
 		if (err) {
 			p->xsk = NULL;
 			err = open_error(-err, dev, p->ts->mode == XDP_FLAGS_DRV_MODE ? "native" : "generic");
 			goto fail;
 		}
+		/* the queue's filter and sampling first, then the socket into the map */
+		err = ts_configure(p, prog);
+		if (err)
+			goto fail;
 		err = X.update_xskmap(p->xsk, p->ts->mapfd);
 		if (err) {
 			lri_set_error("the XDP timestamp program's xsks_map: %s", strerror(-err));
@@ -858,6 +999,11 @@ static int xdp_stats(struct lr_handle *h)
 	if (getsockopt(h->fd, SOL_XDP, XDP_STATISTICS, &st, &len))
 		return -errno;
 	h->totals[1] = st.rx_dropped + st.rx_ring_full;
+	if (p->ts) {
+		struct rc_queue c = {0};
+		if (!X.map_lookup(p->ts->qfd, &p->queue, &c))
+			h->totals[2] = c.filtered; /* left to the stack by the filter or the sampler */
+	}
 	h->totals[3] = h->totals[0] + h->totals[1];
 	return 0;
 }
@@ -887,11 +1033,12 @@ static int xdp_check(struct lr_handle *h)
 	return 0;
 }
 
+/* The end of a paused open: the queue's filter and sampling go in (libring's program); else nothing
+ * to do (libxdp's program cannot pause: frames were captured from the open). */
 static int xdp_start(struct lr_handle *h, const struct sock_fprog *prog)
 {
-	(void)h;
-	(void)prog;
-	return 0;
+	struct xdp_priv *p = h->priv;
+	return p && p->ts ? ts_configure(p, prog) : 0;
 }
 
 const struct lr_backend_ops lri_xdp_ops = {

@@ -194,22 +194,16 @@ int lr_open(const char *dev, const struct lr_opts *opts, const char *filter)
 		lri_set_error("steal mode needs the ringcap kernel module");
 		return -EOPNOTSUPP;
 	}
-	if (backend == LR_BACKEND_XDP) {
-		/* AF_XDP: receive only; no in-kernel filter or sampling yet */
-		if (o.flags & LR_F_TX_ONLY) {
-			lri_set_error("the xdp backend captures received frames only");
-			return -EINVAL;
-		}
-		if ((filter && *filter) || o.sampling > 1) {
-			lri_set_error("the xdp backend has no filter or sampling yet: use "
-				      "RINGCAP_BACKEND=packet for them");
-			return -EOPNOTSUPP;
-		}
-		filter = NULL;
+	if (backend == LR_BACKEND_XDP && (o.flags & LR_F_TX_ONLY)) {
+		/* AF_XDP: receive only */
+		lri_set_error("the xdp backend captures received frames only");
+		return -EINVAL;
 	}
 	/* AF_PACKET samples (and, rx-only, drops outgoing frames) in the BPF
-	 * program; the module does both itself */
-	err = lri_filter_build(dev, filter, o.snaplen, backend == LR_BACKEND_RING ? 1 : o.sampling,
+	 * program; the module and the xdp backend's XDP program sample themselves.
+	 * On xdp the VLAN tag stays in the frame: "vlan" compiles to byte tests
+	 * (no device handle, so no Linux ancillary loads) */
+	err = lri_filter_build(backend == LR_BACKEND_XDP ? NULL : dev, filter, o.snaplen, backend == LR_BACKEND_PACKET ? o.sampling : 1,
 			       backend == LR_BACKEND_PACKET && (o.flags & LR_F_RX_ONLY), &prog);
 	if (err)
 		return err;
