@@ -80,14 +80,46 @@ export function packKey(pkt: Packet, d: Decoded, key: Uint32Array, at: number): 
  */
 export function hashKey(key: Uint32Array, at: number): number {
   const pv = key[at + K_PROTO];
+  if (pv >>> 16 !== 6) {
+    return hash4(key[at + K_SRC], key[at + K_DST], key[at + K_PORTS], pv, key[at + K_VLAN], key[at + K_IF]);
+  }
   let h = Math.imul(key[at + K_SRC], 0xcc9e2d51) ^ Math.imul(key[at + K_DST], 0x1b873593) ^
     Math.imul(key[at + K_PORTS], 0x85ebca6b) ^ Math.imul(pv, 0xc2b2ae35) ^
     Math.imul(key[at + K_VLAN], 0x9e3779b1) ^ Math.imul(key[at + K_IF], 0x7feb352d);
-  if (pv >>> 16 === 6) {
-    h ^= Math.imul(key[at + 1], 0x27d4eb2f) ^ Math.imul(key[at + 2], 0x165667b1) ^
-      Math.imul(key[at + 3], 0x61c88647) ^ Math.imul(key[at + 5], 0x85ebca77) ^
-      Math.imul(key[at + 6], 0xc2b2ae3d) ^ Math.imul(key[at + 7], 0x27d4eb4f);
-  }
+  h ^= Math.imul(key[at + 1], 0x27d4eb2f) ^ Math.imul(key[at + 2], 0x165667b1) ^
+    Math.imul(key[at + 3], 0x61c88647) ^ Math.imul(key[at + 5], 0x85ebca77) ^
+    Math.imul(key[at + 6], 0xc2b2ae3d) ^ Math.imul(key[at + 7], 0x27d4eb4f);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/**
+ * `hashKey` of an IPv4 key from its six words that can be non-zero (source,
+ * destination, ports, protocol word, VLAN + 1, interface): the flow table's
+ * IPv4 lookup hashes these without writing the key out.
+ *
+ * @example
+ * ```ts
+ * import { hash4, hashKey, KEY_WORDS } from "./key.ts";
+ * const k = new Uint32Array(KEY_WORDS);
+ * k[9] = (4 << 16) | 17;
+ * hash4(0, 0, 0, k[9], 0, 0) === hashKey(k, 0); // true
+ * ```
+ */
+export function hash4(
+  src: number,
+  dst: number,
+  ports: number,
+  pv: number,
+  vlan: number,
+  ifx: number,
+): number {
+  let h = Math.imul(src, 0xcc9e2d51) ^ Math.imul(dst, 0x1b873593) ^ Math.imul(ports, 0x85ebca6b) ^
+    Math.imul(pv, 0xc2b2ae35) ^ Math.imul(vlan, 0x9e3779b1) ^ Math.imul(ifx, 0x7feb352d);
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

@@ -25,7 +25,7 @@
  */
 import type { Packet } from "../../packet.ts";
 import type { Decoded } from "../../decode/decoded.ts";
-import { hashKey, K_DST, K_IF, K_PORTS, K_PROTO, K_SRC, K_VLAN, KEY_WORDS, packKey } from "./key.ts";
+import { hash4, hashKey, K_DST, K_IF, K_PORTS, K_PROTO, K_SRC, K_VLAN, KEY_WORDS, packKey } from "./key.ts";
 import { EndReason, FlowRecord } from "./record.ts";
 
 /** Flow table settings (times in seconds, like nProbe's -t/-d). */
@@ -163,24 +163,38 @@ export class FlowTable {
    * ```
    */
   add(pkt: Packet, d: Decoded): void {
-    const k = this.k;
-    if (!packKey(pkt, d, k, 0)) {
+    const k = this.k, v4 = d.ipVersion === 4;
+    // the key's words that can be non-zero: an IPv4 key straight from `d` (written out only for a
+    // new flow), an IPv6 one packed into k
+    let k0: number, k4: number, k8: number, k9: number;
+    if (v4) {
+      k0 = d.src4;
+      k4 = d.dst4;
+      k8 = d.icmpType >= 0
+        ? ((d.icmpType & 255) << 8) | (d.icmpCode & 255)
+        : ((d.srcPort << 16) | d.dstPort) >>> 0;
+      k9 = (d.protocol & 255) | ((d.tos & 255) << 8) | (4 << 16);
+    } else if (packKey(pkt, d, k, 0)) {
+      k0 = k[0];
+      k4 = k[4];
+      k8 = k[8];
+      k9 = k[9];
+    } else {
       this.ignored++;
       return;
     }
+    const k10 = d.vlanId + 1, k11 = pkt.ifindex >>> 0;
     const now = pkt.tsSec * 1000 + pkt.tsNsec / 1e6;
     if (now > this.nowMs) this.nowMs = now;
     if (this.firstPacketMs !== this.firstPacketMs) this.firstPacketMs = now; // NaN: the first packet
     if (this.nowMs >= this.nextDueMs) this.expire(this.nowMs);
 
-    const h = hashKey(k, 0);
+    const h = v4 ? hash4(k0, k4, k8, k9, k10, k11) : hashKey(k, 0);
     const slots = this.slots, keys = this.w, mask = this.mask, hs = h | 0;
     let i = h & mask;
     let f = NIL;
     // an IPv4 key (version 4 in its protocol word) has zeros in address words 1-3 and 5-7:
     // equal protocol words and the six other words are equal keys
-    const v4 = d.ipVersion === 4;
-    const k0 = k[0], k4 = k[4], k8 = k[8], k9 = k[9], k10 = k[10], k11 = k[11];
     for (let s = slots[2 * i]; s !== 0; s = slots[2 * i]) {
       if (slots[2 * i + 1] === hs) {
         const c = s - 1, b = c * STRIDE;
@@ -196,7 +210,7 @@ export class FlowTable {
       }
       i = (i + 1) & mask;
     }
-    const tcp = (k[K_PROTO] & 255) === 6;
+    const tcp = (k9 & 255) === 6;
     const tf = tcp ? d.tcpFlags & 255 : 0;
     if (f !== NIL && keys[f * STRIDE + W_STATE] === ENDED && (tf & 0x12) === 0x02) {
       // a new connection (SYN without ACK) on a 5-tuple that just closed
@@ -216,7 +230,15 @@ export class FlowTable {
       sl[2 * i] = f + 1;
       sl[2 * i + 1] = hs;
       const b = f * STRIDE, r = f * DSTRIDE, dbl = this.dbl;
-      for (let j = 0; j < KEY_WORDS; j++) keys[b + j] = k[j];
+      if (v4) {
+        for (let j = 0; j < 8; j++) keys[b + j] = 0;
+        keys[b + K_SRC] = k0;
+        keys[b + K_DST] = k4;
+        keys[b + K_PORTS] = k8;
+        keys[b + K_PROTO] = k9;
+        keys[b + K_VLAN] = k10;
+        keys[b + K_IF] = k11;
+      } else for (let j = 0; j < KEY_WORDS; j++) keys[b + j] = k[j];
       keys[b + W_HASH] = h;
       keys[b + W_FLAGS] = 0;
       keys[b + W_STATE] = LIVE;
