@@ -5,7 +5,7 @@
 #   test  : + tcpdump, tshark, nfdump, iproute2, netsniff-ng, kernel headers,
 #           qemu, busybox, kmod, cpio (the VM that tests the kernel module),
 #           systemd (systemd-analyze verifies the service unit)
-#   bench : same as test
+#   bench : test + linux-perf (scripts/bench/profile_hot.sh samples the probe's and topn's hot path)
 # npm packages (bun, deno, cac, typescript) come from package-lock.json via npm ci.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +26,9 @@ if [[ "$mode" != run ]]; then
          libxdp1 libbpf1 xdp-tools   # AF_XDP backend (libring dlopens libxdp) and xdp-loader
          clang libbpf-dev            # build.sh compiles the xdp backend's XDP program (per-packet timestamps)
          prometheus)                 # --metrics tests: a real Prometheus scrapes the tools, promtool checks
+fi
+if [[ "$mode" == bench ]]; then
+  pkgs+=(linux-perf)                 # scripts/bench/profile_hot.sh: perf record -e cpu-clock of the hot path
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -15,8 +15,11 @@
  * (up to 65,536) = the IPv4 source's last two bytes count 0..FLOWS-1, so the
  * probe's flows and topn's hosts and pairs are FLOWS each.
  *
- *   bun run scripts/bench/synthetic_loop.ts [REPS] [FLOWS]
- *   deno run -A scripts/bench/synthetic_loop.ts [REPS] [FLOWS]
+ * WAY (0-5, default all in turn) runs one way only: what scripts/bench/profile_hot.sh
+ * profiles.
+ *
+ *   bun run scripts/bench/synthetic_loop.ts [REPS] [FLOWS] [WAY]
+ *   deno run -A scripts/bench/synthetic_loop.ts [REPS] [FLOWS] [WAY]
  */
 import process from "node:process";
 import { V3Ring } from "../../lib/source/live/ring_v3.ts";
@@ -41,6 +44,7 @@ const FRAME = ether(
 let perBlock = 0;
 const FLOWS = Number(process.argv[3] ?? 256);
 if (!(FLOWS >= 1 && FLOWS <= 65536)) throw new Error(`FLOWS must be 1..65536, got ${process.argv[3]}`);
+const WAY = Number(process.argv[4] ?? -1);
 
 /** Hand every block to the "reader" again, as the kernel would. */
 function fill(): void {
@@ -111,7 +115,7 @@ const per: number[][] = NAMES.map(() => []);
 for (let rep = 0; rep < reps; rep++) {
   fill();
   let packets = 0, bytes = 0;
-  const mode = rep % W;
+  const mode = WAY >= 0 && WAY < W ? WAY : rep % W;
   const t0 = performance.now();
   if (mode === 0) {
     const end = await runAnalysis(ring, counting, {}, { count: total, duration: 5, handleSignals: false });
