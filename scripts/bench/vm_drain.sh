@@ -24,7 +24,8 @@ if [ "${1:-}" = --guest ]; then # inside the VM (chrooted host root): REPO N REP
     deno) run=(node_modules/.bin/deno run -A) ;;
     *) echo "DRAIN $rt unknown runtime" && continue ;;
     esac
-    echo "DRAIN $rt $("${run[@]}" test/vm/bench_drain.ts "$3" "$4" 2>&1 | tail -1)"
+    "${run[@]}" test/vm/bench_drain.ts "$3" "$4" >"$OUT/bench_drain_$rt.log" 2>&1 || true # OUT: from the guest's init
+    echo "DRAIN $rt $(tail -1 "$OUT/bench_drain_$rt.log")"
   done
   exit 0
 fi

@@ -3,14 +3,22 @@
  * (test/vm/ts_tests.sh runs it; TCG slows both, the ratio is what counts).
  *
  * Per repetition: open one Ring of each backend on the same veth end (and a
- * second AF_PACKET one with a 1 s block timeout), send
- * N minimum-size frames at full speed from a namespace (txframes), then
- * report what each captured and dropped (% of sent) and how fast a TypeScript loop
- * drains what is already in the ring (the reader's own speed, no
- * generator running). Prints one JSON line:
- *   {"runtime", "sent", "ring": {captured_pct, drain_mpps}, "packet": {...}, "reps",
+ * second AF_PACKET one with a 1 s block timeout), and beside them the C
+ * reader scripts/bench/src/cdrain.c on each backend (c_ring, c_packet; its
+ * binary from scripts/vm/run.sh, or RINGCAP_CDRAIN), every ring 64 MiB with
+ * a 128-byte snap length; send N minimum-size frames at full speed from a
+ * namespace (txframes), then report what each captured and dropped (% of
+ * sent) and how fast its loop drains what is already in the ring (the
+ * reader's own speed, no generator running; one reader at a time; each TS
+ * contender with a loop compiled apart, see makeDrain). The C
+ * rows show what is the emulator's (TCG makes atomics and page walks
+ * dear) and what is the runtime's. Prints one JSON line:
+ *   {"runtime", "sent", "reps", "ring": {captured_pct, dropped_pct, drain_mpps},
+ *    "packet", "packet_tov1000", "c_ring", "c_packet": {...},
+ *    "ratios": {"ring_vs_packet", "c_ring_vs_c_packet", "ring_vs_c_ring", "packet_vs_c_packet"},
  *    "scaling": {"ring_1w", "ring_2w", "packet_1w", "packet_2w": {drain_mpps, split}}}
- * with medians over the repetitions (after one warm-up repetition).
+ * with medians over the repetitions (after one warm-up repetition); ratios
+ * are of those medians (drain speed, same boot, equal ring memory).
  * Scaling: the same N frames (many UDP flows, from a pcap) drained by 1
  * Worker with one ring vs 2 Workers with one ring each in a module cluster
  * (hash) or an AF_PACKET fanout group (hash): rings filled while paused
@@ -26,8 +34,9 @@ import process from "node:process";
 import { Ring } from "../../lib/source/live/ring.ts";
 import "../../lib/source/live/ring_slots.ts";
 import type { Ring as RingT } from "../../lib/source/live/ring_base.ts";
-import { TXFRAMES, VethPair } from "../net.ts";
-import { execFileSync } from "node:child_process";
+import { ROOT, TXFRAMES, VethPair } from "../net.ts";
+import { execFileSync, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -53,17 +62,71 @@ async function settle(ring: RingT, n: number, ms = 60000): Promise<void> {
   }
 }
 
-/** Read everything ready; returns [packets, seconds]. */
-function drain(ring: RingT): [number, number] {
-  const t0 = performance.now();
-  let n = 0, sum = 0;
-  for (let p = ring.next(); p; p = ring.next()) {
-    sum += p.data[p.offset + 17];
-    n++;
-  }
-  const t = (performance.now() - t0) / 1000;
-  if (sum < 0) console.log(sum);
-  return [n, t];
+/**
+ * A drain loop of its own: reads everything ready; returns [packets, seconds].
+ * Each contender gets one (compiled apart, from its own source), so its
+ * `ring.next()` call site sees one reader class, as in a tool that uses one
+ * backend; one loop shared by every contender would be polymorphic and
+ * measure how the JIT copes with that instead.
+ */
+type Drain = (ring: RingT, now: () => number) => [number, number];
+const makeDrain = (): Drain =>
+  new Function(
+    "ring",
+    "now",
+    `const t0 = now();
+    let n = 0, sum = 0;
+    for (let p = ring.next(); p; p = ring.next()) {
+      sum += p.data[p.offset + 17];
+      n++;
+    }
+    const t = (now() - t0) / 1000;
+    if (sum < 0) console.log(sum);
+    return [n, t];`,
+  ) as Drain;
+const now = () => performance.now();
+
+/** The C drain reader: opened (READY) before the frames are sent, drained on SIGUSR1. */
+const CDRAIN = process.env.RINGCAP_CDRAIN ?? join(ROOT, "build/vm/out/bin/cdrain");
+type CReader = {
+  drain(): Promise<{ read: number; seconds: number; packets: number; dropped: number }>;
+  kill(): void;
+};
+function openC(iface: string, backend: "ring" | "packet"): Promise<CReader> {
+  const child = spawn(CDRAIN, [iface, backend, "--ring-mb", "64", "-s", "128"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "", err = "";
+  const waiters: (() => void)[] = [];
+  child.stdout!.on("data", (d) => {
+    out += d;
+    for (const w of waiters.splice(0)) w();
+  });
+  child.stderr!.on("data", (d) => (err += d));
+  child.on("close", () => {
+    out += "\nCLOSED\n";
+    for (const w of waiters.splice(0)) w();
+  });
+  const line = async (want: (l: string) => boolean): Promise<string> => {
+    for (;;) {
+      const l = out.split("\n").find(want);
+      if (l) return l;
+      if (out.includes("CLOSED")) throw new Error(`cdrain ${backend}: ${err.trim() || "exited"}`);
+      await new Promise<void>((r) => waiters.push(r));
+    }
+  };
+  return line((l) => l === "READY").then(() => ({
+    async drain() {
+      process.kill(child.pid!, "SIGUSR1");
+      return JSON.parse(await line((l) => l.startsWith("{")));
+    },
+    kill: () => {
+      try {
+        if (child.exitCode === null) process.kill(child.pid!, "SIGTERM");
+      } catch { // gone already
+      }
+    },
+  }));
 }
 
 const median = (a: number[]) => [...a].sort((x, y) => x - y)[Math.floor(a.length / 2)];
@@ -76,29 +139,42 @@ const contenders = [
   { name: "packet", opts: { backend: "packet" as const } },
   { name: "packet_tov1000", opts: { backend: "packet" as const, timeoutMs: 1000 } },
 ];
+const drains: Record<string, Drain> = Object.fromEntries(contenders.map((c) => [c.name, makeDrain()]));
 
+const withC = existsSync(CDRAIN);
 for (let rep = -1; rep < REPS; rep++) { // rep -1 warms the JIT up, not counted
   using net = VethPair.create("bn");
   const rings: [string, RingT][] = [];
+  const cs: [string, CReader][] = [];
   try {
     for (const c of contenders) {
       rings.push([c.name, await Ring.open(net.host, { ...c.opts, ringMb: 64, snaplen: 128 })]);
     }
+    if (withC) { for (const b of ["ring", "packet"] as const) cs.push([`c_${b}`, await openC(net.host, b)]); }
     net.send(N, { min: 60, max: 60 });
     for (const [, r] of rings) await settle(r, N);
     await new Promise((r) => setTimeout(r, 1100)); // let the last TPACKET_V3 blocks retire
     const order = rep % 2 ? [...rings].reverse() : rings;
+    const got: [string, number, number, number, number][] = []; // name, read, s, packets, dropped
     for (const [name, ring] of order) {
-      const [n, t] = drain(ring);
+      const [n, t] = drains[name](ring, now);
       const s = ring.stats();
-      if (rep < 0) continue;
+      got.push([name, n, t, s.packets, s.dropped]);
+    }
+    for (const [name, c] of rep % 2 ? [...cs].reverse() : cs) {
+      const r = await c.drain();
+      got.push([name, r.read, r.seconds, r.packets, r.dropped]);
+    }
+    if (rep < 0) continue;
+    for (const [name, n, t, packets, dropped] of got) {
       const a = res[name] ??= { pct: [], drop: [], mpps: [] };
-      a.pct.push((100 * s.packets) / N);
-      a.drop.push((100 * s.dropped) / N);
+      a.pct.push((100 * packets) / N);
+      a.drop.push((100 * dropped) / N);
       a.mpps.push(n / t / 1e6);
     }
   } finally {
     for (const [, r] of rings) r.close();
+    for (const [, c] of cs) c.kill();
   }
 }
 
@@ -201,6 +277,18 @@ for (const [k, a] of Object.entries(res)) {
     drain_mpps: Number(median(a.mpps).toFixed(2)),
   };
 }
+const mpps = (k: string) => (out[k] as { drain_mpps: number } | undefined)?.drain_mpps;
+const ratio = (a: string, b: string) => {
+  const x = mpps(a), y = mpps(b);
+  return x !== undefined && y ? Number((x / y).toFixed(2)) : null;
+};
+out.ratios = {
+  ring_vs_packet: ratio("ring", "packet"),
+  c_ring_vs_c_packet: ratio("c_ring", "c_packet"),
+  ring_vs_c_ring: ratio("ring", "c_ring"),
+  packet_vs_c_packet: ratio("packet", "c_packet"),
+};
+if (!withC) out.note = `no C reader (${CDRAIN} not built: scripts/vm/run.sh builds it)`;
 if (Object.keys(scaling).length) {
   out.scaling = Object.fromEntries(
     Object.entries(scaling).map((
