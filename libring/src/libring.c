@@ -390,7 +390,9 @@ int lr_wait(int hd, uint32_t cursor, int timeout_ms)
 			return 1;
 		if (h->wait_mode == LR_WAIT_POLL ||
 		    (h->wait_mode == LR_WAIT_ADAPTIVE && sleep_ns > 256000)) {
-			int left = (int)((deadline - now_ns()) / 1000000);
+			/* rounded up: a wait of 0.4 ms left is poll(1), not a poll(0) that
+			 * returns at once and is called again until the deadline */
+			int left = (int)((deadline - now_ns() + 999999) / 1000000);
 			int rc = poll_once(h, left > 0 ? left : 0);
 			if (rc < 0)
 				return rc;

@@ -40,6 +40,12 @@ import { PacketBatch } from "../../batch.ts";
 export type WaitMode = "poll" | "busy" | "adaptive";
 const WAIT_MODES: Record<WaitMode, number> = { poll: 0, busy: 1, adaptive: 2 };
 const BACKENDS = { auto: 0, ring: 1, packet: 2, xdp: 3 } as const;
+/** Longest blocking lr_wait call (ms) under Bun: the event loop is never held longer. */
+const SLICE_MS = 50;
+/** Longest blocking lr_wait call under Deno; longer waits are nonblocking calls (Ring.wait). */
+const DENO_SLICE_MS = 10;
+/** Least time between two turns of the event loop while waiting (ms). */
+const TURN_MS = 50;
 
 /**
  * How a fanout group spreads frames over its members: "hash" (default) the
@@ -391,19 +397,57 @@ export abstract class Ring implements PacketSource, Disposable, AsyncIterable<Pa
   /**
    * Wait until packets are ready or `timeoutMs` passes (default 100 ms).
    * Resolves true when ready. Throws RingError ENODEV/ENETDOWN when the
-   * interface goes away. Never blocks the event loop for long: under Bun the
-   * wait is cut into ≤ 50 ms slices with a turn of the event loop after each.
+   * interface goes away. Never blocks the event loop for long, and does not
+   * turn it after every wake-up either (a turn costs more than the wake-up):
+   * a wake-up is one blocking lr_wait call, and the event loop turns (timers,
+   * signals, I/O, messages) about every 50 ms. Under Bun the blocking calls
+   * last at most 50 ms, with a turn (setImmediate) when 50 ms passed since
+   * the last one. Under Deno they last at most 10 ms; an idle ring (a call
+   * that timed out) and every 50 ms's turn wait with the nonblocking call
+   * instead, so the event loop runs freely meanwhile. `waitCounts` counts both.
    */
   async wait(timeoutMs = 100): Promise<boolean> {
     if (this.#closed) throw new RingError("EBADF", `${this.iface}: the capture is closed`);
     if (this.ready()) return true;
     const ms = Number.isFinite(timeoutMs) ? Math.max(0, Math.min(2 ** 31 - 1, Math.ceil(timeoutMs))) : 100;
-    const rc = await this.lib.wait(this.handle, this.cursor(), ms);
-    if (this.lib.runtime === "bun") await new Promise((r) => setImmediate(r));
-    if (this.#closed) return false;
-    unwrap(rc, this.iface, this.lib);
-    return this.ready();
+    const c = this.waitCounts;
+    const deno = this.lib.runtime === "deno";
+    let now = performance.now(), idle = false;
+    const end = now + ms;
+    for (;;) {
+      const left = Math.max(0, Math.ceil(end - now));
+      let rc: number;
+      if (deno && (idle || now - this.#turned >= TURN_MS)) {
+        // a nonblocking call: a worker thread sleeps in poll(), the event loop runs meanwhile
+        rc = await this.lib.wait(this.handle, this.cursor(), left);
+        c.waits++;
+        c.turns++;
+        if (this.#closed) return false;
+        unwrap(rc, this.iface, this.lib);
+        now = this.#turned = performance.now();
+      } else {
+        rc = this.lib.waitSync(this.handle, this.cursor(), Math.min(deno ? DENO_SLICE_MS : SLICE_MS, left));
+        c.waits++;
+        unwrap(rc, this.iface, this.lib);
+        now = performance.now();
+        idle = rc === 0;
+        if (!deno && now - this.#turned >= TURN_MS) {
+          c.turns++;
+          await new Promise((r) => setImmediate(r));
+          if (this.#closed) return false;
+          now = this.#turned = performance.now();
+        }
+      }
+      if (rc > 0 || now >= end) return this.ready();
+    }
   }
+
+  /**
+   * What waiting has cost since open (for tests and tuning): `waits` blocking
+   * lr_wait calls (one per wake-up or 50 ms slice), `turns` of the event loop.
+   */
+  readonly waitCounts = { waits: 0, turns: 0 };
+  #turned = 0;
 
   /**
    * Batches of ready packets (at most `maxPerBatch` each) until the ring is closed.
