@@ -34,7 +34,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { cpus } from "node:os";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import {
@@ -168,7 +168,7 @@ function plan(argv: string[]): { p: Plan; out: string } {
         recvfromFrames: 300_000,
       },
       live: { sizes: [64, 512, 1500], setups: ["plain", "rps"], frames: 1_500_000, reps: 2 },
-      cpu: { rate: 100_000, seconds: 4, reps: 2, readers },
+      cpu: { rate: 100_000, seconds: 4, reps: 5, readers }, // median of 5 (issue 17: pcount <= 1.3x cread)
       latency: { packets: 100, pps: 37, readers },
       rate: { rates: [50_000, 100_000, 200_000, 400_000, 800_000, 0], frames: 600_000, contenders: all },
       scaling: {
@@ -558,6 +558,27 @@ interface LiveRow {
   wait?: Wait;
 }
 
+/**
+ * CPU seconds of every thread of `pid` from /proc/PID/task/N/schedstat (ns):
+ * /proc/PID/stat counts 10 ms ticks, too coarse for a reader using 0.5 % of a
+ * CPU over 4 s (2 ticks). Falls back to cpuSeconds() when schedstat is absent.
+ */
+function threadCpuSeconds(pid: number): number {
+  try {
+    let ns = 0;
+    for (const t of readdirSync(`/proc/${pid}/task`)) {
+      try {
+        ns += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, "utf8").split(" ")[0]);
+      } catch {
+        // the thread ended meanwhile
+      }
+    }
+    return ns / 1e9;
+  } catch {
+    return cpuSeconds(pid);
+  }
+}
+
 async function liveOne(
   c: Contender,
   o: {
@@ -576,12 +597,12 @@ async function liveOne(
   try {
     p = await startCapture(c, c.argv({ ringMb: 64, wait: o.wait, sinkPort: SINK_PORT }), pin);
     const c0 = net.counters();
-    const cpu0 = cpuSeconds(p.pid);
+    const cpu0 = threadCpuSeconds(p.pid);
     const t0 = performance.now();
     const frames = o.seconds && o.rate ? Math.round(o.rate * o.seconds) : o.frames;
     const t = trafgen(net, { cfg, count: frames, rate: o.rate, cpus: 1, shim: pin ? SHIM : undefined });
     const dt = (performance.now() - t0) / 1000;
-    const cpu1 = cpuSeconds(p.pid);
+    const cpu1 = threadCpuSeconds(p.pid);
     const c1 = net.counters();
     if (!t.ok) throw new Error(`trafgen: ${t.stderr}`);
     await sleep(Math.max(300, c.retireS * 1000));
@@ -662,6 +683,16 @@ async function cpuModes(p: Plan, R: Results): Promise<void> {
       }
     }
   }
+}
+
+/** `name`'s CPU over cread's in the same repetition and wait mode, per repetition (cread measured in the same run). */
+function cpuRatios(rows: LiveRow[], wait: string, name: string): number[] {
+  const out: number[] = [];
+  for (const r of rows.filter((x) => x.wait === wait && x.contender === name)) {
+    const c = rows.find((x) => x.wait === wait && x.contender === "cread" && x.rep === r.rep);
+    if (c && c.cpuPct > 0) out.push(r.cpuPct / c.cpuPct);
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------- latency
@@ -1219,7 +1250,12 @@ function summarize(R: Results): Record<string, unknown> {
   s.live = live;
   const cpu: Record<string, unknown> = {};
   for (const [k, rows] of groups(R.cpu, (r) => `${r.wait}|${r.contender}`)) {
-    cpu[k] = { cpuPct: summary(rows.map((r) => r.cpuPct), 1), pct: summary(rows.map((r) => r.pct), 2) };
+    const [wait, name] = k.split("|");
+    cpu[k] = {
+      cpuPct: summary(rows.map((r) => r.cpuPct), 1),
+      pct: summary(rows.map((r) => r.pct), 2),
+      ...(name === "cread" ? {} : { xCread: summary(cpuRatios(R.cpu, wait, name), 2) }),
+    };
   }
   s.cpu = cpu;
   const rate: Record<string, unknown> = {};
@@ -1308,13 +1344,19 @@ function table(R: Results): string {
   }
   if (R.cpu.length) {
     const rate = Math.round(median(R.cpu.map((r) => r.offeredMpps)) * 1000);
-    L.push("", `Reader CPU % per wait mode at ~${rate} kpps, 64 B (% captured)`);
+    L.push(
+      "",
+      `Reader CPU % per wait mode at ~${rate} kpps, 64 B, median of ${
+        Math.max(...R.cpu.map((r) => r.rep + 1))
+      } reps; x = median of per-rep ratios to cread (% captured)`,
+    );
     for (const wait of ["poll", "adaptive", "busy"]) {
       const cells = [...new Set(R.cpu.map((r) => r.contender))].map((n) => {
         const xs = R.cpu.filter((r) => r.wait === wait && r.contender === n);
+        const x = n === "cread" ? "" : ` ${num(median(cpuRatios(R.cpu, wait, n)), 2)}x`;
         return pad(
-          `${n} ${num(median(xs.map((r) => r.cpuPct)))} % (${num(median(xs.map((r) => r.pct)), 1)})`,
-          30,
+          `${n} ${num(median(xs.map((r) => r.cpuPct)))} %${x} (${num(median(xs.map((r) => r.pct)), 1)})`,
+          36,
         );
       });
       L.push(`  ${pad(wait, 10)}${cells.join("")}`);
