@@ -437,7 +437,7 @@ async function drainOne(
       if (!(await w.until(() => w.stdout.includes("READY\n"), 30_000))) {
         throw new Error(`not ready: ${w.stderr.trim().slice(-300)}`);
       }
-      const t = trafgen(net, { cfg, count: warm, cpus: 2 });
+      const t = trafgen(net, { cfg, count: warm, cpus: c.xdp ? 1 : 2 });
       if (!t.ok) throw new Error(`trafgen: ${t.stderr}`);
       await sleep(300 + c.retireS * 1000);
       w.write("warm\n");
@@ -445,7 +445,7 @@ async function drainOne(
     if (!(await w.until(() => w.stdout.includes("STOPPED\n"), 30_000))) {
       throw new Error(`not stopped: ${w.stderr.trim().slice(-300)}`);
     }
-    const t = trafgen(net, { cfg, count: frames, cpus: 2 });
+    const t = trafgen(net, { cfg, count: frames, cpus: c.xdp ? 1 : 2 });
     if (!t.ok) throw new Error(`trafgen: ${t.stderr}`);
     await sleep(50 + c.retireS * 1000);
     w.write("go\n");
@@ -489,6 +489,8 @@ async function drainOne(
     return null;
   } finally {
     await w.stop("SIGKILL", 5000);
+    // a killed xdp reader leaves its XDP program: the next contenders get a plain veth
+    if (c.xdp) spawnSync("ip", ["-n", net.rxNs, "link", "set", "dev", RX_IF, "xdp", "off"]);
   }
 }
 
@@ -502,7 +504,10 @@ async function drain(p: Plan, R: Results): Promise<void> {
     for (let rep = 0; rep < reps; rep++) {
       for (const flows of p.drain.flows ?? [FLOWS]) {
         for (const c of rotate(cs, rep)) {
-          const frames = c.name === "recvfrom" ? p.drain.recvfromFrames : p.drain.frames;
+          const frames = Math.min(
+            c.name === "recvfrom" ? p.drain.recvfromFrames : p.drain.frames,
+            c.maxFrames ?? Infinity, // xdp: a 4 KiB UMEM chunk per frame
+          );
           if (!frames) continue;
           if (interrupted) return;
           const r = await drainOne(c, size, frames, c.mmap ? p.drain.warm : 0, rep, flows);

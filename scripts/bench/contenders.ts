@@ -8,6 +8,11 @@
  *   recvfrom                  scripts/bench/src/recvread.c: one recvfrom() per packet,
  *                             the paper's no-ring baseline
  *   nprobe-bun                examples/nprobe.ts when it exists (flows exported to a sink)
+ *   pcount-bun-xdp / pcount-deno-xdp
+ *                             pcount with RINGCAP_BACKEND=xdp (AF_XDP, libring's XDP
+ *                             program) when libxdp is installed; a UMEM of XDP_RING_MB
+ *                             whatever the run's ring (a 4 KiB chunk per frame), so a
+ *                             drain fill is at most XDP_MAX_FRAMES frames
  *
  * For the scaling section (`scaling()`), the three tools under both runtimes
  * with one worker and with two (`--workers 2 --fanout hash`, names ending in
@@ -61,6 +66,11 @@ export interface Contender {
   libring: boolean;
   /** Seconds to wait after the last frame so the kernel retires the last block. */
   retireS: number;
+  /** At most this many frames in a drain fill (what its ring holds); default: the plan's. */
+  maxFrames?: number;
+  /** AF_XDP: the drain fill comes from one trafgen CPU (veth with XDP pushes back on a full
+   * queue, which two senders see as a fatal EAGAIN), and a killed run's XDP program is removed. */
+  xdp?: boolean;
   /** Rings it maps (its --workers; 1 for every reader but the -w2 contenders). */
   workers?: number;
   /** The tool and runtime (TypeScript contenders), for the scaling table. */
@@ -164,6 +174,27 @@ export const recvfrom: Contender = {
 
 export const nprobeBun: Contender = tsTool("nprobe", "bun", 1);
 
+/** The xdp contenders' UMEM (MiB): 524,288 chunks of 4 KiB, one frame each. */
+export const XDP_RING_MB = 2048;
+const XDP_MAX_FRAMES = 500_000;
+const LIBXDP = ["/usr/lib/x86_64-linux-gnu/libxdp.so.1", "/usr/lib/aarch64-linux-gnu/libxdp.so.1"];
+
+/** pcount on the AF_XDP backend under `runtime`. */
+function xdpTool(runtime: "bun" | "deno"): Contender {
+  const base = tsTool("pcount", runtime, 1);
+  return {
+    ...base,
+    name: `pcount-${runtime}-xdp`,
+    libring: false, // no TPACKET_V3 blocks for drainwrap to watch
+    maxFrames: XDP_MAX_FRAMES,
+    xdp: true,
+    argv: (s) => ["env", "RINGCAP_BACKEND=xdp", ...base.argv({ ...s, ringMb: XDP_RING_MB })],
+  };
+}
+
+export const pcountBunXdp: Contender = xdpTool("bun");
+export const pcountDenoXdp: Contender = xdpTool("deno");
+
 /** A TypeScript tool under `runtime` with `workers` rings (name: tool-runtime, plus -wN for N > 1). */
 function tsTool(tool: "pcount" | "topn" | "nprobe", runtime: "bun" | "deno", workers: number): Contender {
   const script = { pcount: PCOUNT, topn: TOPN, nprobe: NPROBE }[tool];
@@ -195,6 +226,7 @@ const RUNTIMES = ["bun", "deno"] as const;
 export function available(): Contender[] {
   const all = [pcountBun, pcountDeno, cread, tcpdump, recvfrom];
   if (existsSync(NPROBE)) all.push(nprobeBun);
+  if (LIBXDP.some((l) => existsSync(l))) all.push(pcountBunXdp, pcountDenoXdp);
   return all;
 }
 
