@@ -20,8 +20,12 @@ if ! command -v perf >/dev/null; then
   exit 2
 fi
 mkdir -p "$(dirname "$out")"
-perf record -q -e cpu-clock -F 2000 -o "$out" -- \
-  node_modules/.bin/deno run -A --v8-flags=--perf-basic-prof scripts/bench/synthetic_loop.ts 30 "$flows" "$way" |
-  tail -n 1
+root="$PWD" out="$(realpath "$out")"
+# V8 writes an isolate-*.log into the working directory with --perf-basic-prof: run in a scratch one
+scratch="$(mktemp -d)"
+trap 'rm -rf "$scratch"' EXIT
+(cd "$scratch" && perf record -q -e cpu-clock -F 2000 -o "$out" -- \
+  "$root/node_modules/.bin/deno" run -A --v8-flags=--perf-basic-prof "$root/scripts/bench/synthetic_loop.ts" 30 "$flows" "$way" |
+  tail -n 1)
 # the read loop's own frame is the synthetic loop's top level; fill() rewrites the ring between repetitions
 perf report -i "$out" --no-children --sort sym 2>/dev/null | grep -v '^#' | grep -v '^$' | head -n 12
