@@ -84,7 +84,8 @@ interface Plan {
     flows?: number[];
   };
   live: { sizes: number[]; setups: Array<"plain" | "rps">; frames: number; reps: number };
-  cpu: { rate: number; seconds: number; reps: number; readers: string[] };
+  /** warmS: seconds of traffic before the measured `seconds` (steady state). */
+  cpu: { rate: number; seconds: number; warmS: number; reps: number; readers: string[] };
   latency: { packets: number; pps: number; readers: string[] };
   rate: { rates: number[]; frames: number; contenders: string[] };
   scaling: {
@@ -120,7 +121,7 @@ function plan(argv: string[]): { p: Plan; out: string } {
       contenders: ["pcount-bun", "cread", "tcpdump", "nprobe-bun"], // the probe (and its collector) when present
       drain: { sizes: [64], ringMb: 256, frames: 300_000, warm: 0, reps: 1, recvfromFrames: 0 },
       live: { sizes: [64], setups: ["plain"], frames: 200_000, reps: 1 },
-      cpu: { rate: 20_000, seconds: 1, reps: 1, readers: ["cread"] },
+      cpu: { rate: 20_000, seconds: 1, warmS: 0, reps: 1, readers: ["cread"] },
       latency: { packets: 10, pps: 37, readers: ["pcount-bun", "cread"] },
       rate: { rates: [], frames: 0, contenders: [] },
       scaling: {
@@ -141,7 +142,7 @@ function plan(argv: string[]): { p: Plan; out: string } {
       contenders: all,
       drain: { sizes: [64], ringMb: 256, frames: 700_000, warm: 2_000_000, reps: 2, recvfromFrames: 0 },
       live: { sizes: [64], setups: ["plain", "rps"], frames: 1_000_000, reps: 1 },
-      cpu: { rate: 50_000, seconds: 2, reps: 1, readers },
+      cpu: { rate: 50_000, seconds: 2, warmS: 1, reps: 1, readers },
       latency: { packets: 30, pps: 37, readers },
       rate: { rates: [], frames: 0, contenders: [] },
       scaling: {
@@ -168,7 +169,7 @@ function plan(argv: string[]): { p: Plan; out: string } {
         recvfromFrames: 300_000,
       },
       live: { sizes: [64, 512, 1500], setups: ["plain", "rps"], frames: 1_500_000, reps: 2 },
-      cpu: { rate: 100_000, seconds: 4, reps: 5, readers }, // median of 5 (issue 17: pcount <= 1.3x cread)
+      cpu: { rate: 100_000, seconds: 4, warmS: 1, reps: 5, readers }, // median of 5 (issue 17: pcount <= 1.3x cread)
       latency: { packets: 100, pps: 37, readers },
       rate: { rates: [50_000, 100_000, 200_000, 400_000, 800_000, 0], frames: 600_000, contenders: all },
       scaling: {
@@ -594,6 +595,8 @@ async function liveOne(
     rep: number;
     wait?: Wait;
     seconds?: number;
+    /** Seconds of the same traffic before the measured part (CPU is measured after it: steady state). */
+    warmS?: number;
   },
 ): Promise<LiveRow | null> {
   const pin = o.setup === "rps";
@@ -602,6 +605,19 @@ async function liveOne(
   try {
     p = await startCapture(c, c.argv({ ringMb: 64, wait: o.wait, sinkPort: SINK_PORT }), pin);
     const c0 = net.counters();
+    if (o.warmS && o.rate) {
+      // the runtime's start-up tail (its JIT compiling the read loop once traffic comes, GC of
+      // start-up garbage) falls in here, not in the steady state measured below
+      const w = trafgen(net, {
+        cfg,
+        count: Math.round(o.rate * o.warmS),
+        rate: o.rate,
+        cpus: 1,
+        shim: pin ? SHIM : undefined,
+      });
+      if (!w.ok) throw new Error(`trafgen: ${w.stderr}`);
+    }
+    const m0 = net.counters();
     const cpu0 = threadCpuSeconds(p.pid);
     const t0 = performance.now();
     const frames = o.seconds && o.rate ? Math.round(o.rate * o.seconds) : o.frames;
@@ -624,7 +640,7 @@ async function liveOne(
       captured: r.read,
       dropped: r.dropped,
       pct: (100 * r.read) / sent,
-      offeredMpps: sent / dt / 1e6,
+      offeredMpps: (c1.sent - m0.sent) / dt / 1e6,
       cpuPct: (100 * (cpu1 - cpu0)) / dt,
       ...(o.wait ? { wait: o.wait } : {}),
     };
@@ -676,6 +692,7 @@ async function cpuModes(p: Plan, R: Results): Promise<void> {
           rep,
           wait,
           seconds: p.cpu.seconds,
+          warmS: p.cpu.warmS,
         });
         if (r && !interrupted) {
           R.cpu.push(r);
