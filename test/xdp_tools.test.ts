@@ -3,12 +3,14 @@
  * pair in a namespace the test makes, 1,000 one-packet flows spread over the
  * queues by the sender's flow hash: pcount reads every queue by default — one
  * thread round-robin, and --workers 2 (two queues each) — and counts exactly
- * what the sender handed on, also with a filter (run by the XDP program) (`tx_packets − tx_dropped`); its banner and
- * --json say the mode and the queues; --queue 2 reads queue 2 alone; topn,
- * dump -w (each packet's own kernel timestamp in the file) and the probe
- * count exactly too; nothing stays attached after any
- * of them. Errors, one line and exit 2: more workers than queues, --queue
- * with --workers, --fanout on xdp, --queue without xdp, a queue out of range.
+ * what the sender handed on (`tx_packets − tx_dropped`), also with a filter
+ * (run by the XDP program); its banner and --json say the mode and the
+ * queues; --queue 2 reads queue 2 alone; topn, dump -w (each packet's own
+ * kernel timestamp in the file) and the probe count exactly too; nothing
+ * stays attached after any of them; the interface deleted under an
+ * every-queue capture (one thread, two workers) → exit 1 with totals.
+ * Errors, one line and exit 2: more workers than queues, --queue with
+ * --workers, --fanout on xdp, --queue without xdp, a queue out of range.
  */
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
@@ -255,4 +257,37 @@ test("xdp tools: more workers than queues, --queue with --workers, --fanout, --q
     /queue 4 is out of range: .* has 4 receive queues \(0\.\.3\)/,
   );
   assert.equal(net.attached(), false);
+});
+
+test("xdp tools: the interface deleted under an every-queue capture (one thread, --workers 2) → exit 1 with totals", async () => {
+  needXdp();
+  for (const workers of ["1", "2"]) {
+    const net = new FourQueues(`xtd${workers}`);
+    try {
+      const child = spawn(...argv("examples/pcount.ts", [net.host, "--json", "--workers", workers]), {
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let err = "";
+      child.stderr!.on("data", (d) => (err += d));
+      const done = new Promise<number | null>((res) => child.on("close", (code) => res(code)));
+      const t0 = Date.now();
+      while (!/AF_XDP on 4 receive queues/.test(err)) {
+        assert.ok(child.exitCode === null && Date.now() - t0 < 30_000, `no banner: ${err}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const arrived = net.send();
+      await new Promise((r) => setTimeout(r, 1000));
+      ip("link", "del", net.host);
+      const code = await done;
+      assert.equal(code, 1, err);
+      assert.match(err, /removed|went down/);
+      assert.match(
+        err,
+        new RegExp(`Absolute Stats: \\[${arrived.toLocaleString("en-US")} pkts total\\]`),
+        err,
+      );
+    } finally {
+      net[Symbol.dispose]();
+    }
+  }
 });
