@@ -23,7 +23,9 @@
  * (desc.addr - 8); they become real time with one offset libring took at
  * open (`xdp_t0_*`: the monotonic and real clocks read together), computed
  * relative to that moment so the arithmetic stays exact (doubles) for 104
- * days of capture. Two loads and a few arithmetic operations per packet.
+ * days of capture. Read when `tsSec`/`tsNsec` are asked for (two loads and a
+ * few arithmetic operations, once per packet): a reader that never asks
+ * never touches the frame's page.
  * With libxdp's own program (no clang at build time, RINGCAP_XDP_PROG=default)
  * or a driver that keeps no metadata, the stamp is 0 and `tsSec`/`tsNsec`
  * are 0 (never a clock read per batch presented as a packet time). VLAN:
@@ -54,9 +56,18 @@ export class XdpPacket implements Packet {
   offset = 0;
   caplen = 0;
   wirelen = 0;
-  /** The kernel's XDP-time stamp in real time; 0 without libring's XDP program (see the module comment). */
-  tsSec = 0;
-  tsNsec = 0;
+  /** Packets handed out so far: which frame the cached stamp belongs to. */
+  serial = 0;
+  #at = -1;
+  #sec = 0;
+  #nsec = 0;
+  /** The clocks at open (ring layout xdp_t0_*), and whether frames carry stamps. */
+  #ts = false;
+  #t0hi = 0;
+  #t0lo = 0;
+  #t0sec = 0;
+  #t0nsec = 0;
+  #inChunk = 0;
   readonly vlanTci = -1;
   readonly vlanTpid = 0;
   readonly ifindex: number;
@@ -69,6 +80,47 @@ export class XdpPacket implements Packet {
   bytes(): Uint8Array {
     return this.data.subarray(this.offset, this.offset + this.caplen);
   }
+
+  /** The clocks libring read at open (monotonic ns as hi/lo words, real sec/ns); `chunk` the UMEM chunk size. */
+  clock(ts: boolean, hi: number, lo: number, sec: number, nsec: number, chunk: number): void {
+    this.#ts = ts;
+    this.#t0hi = hi;
+    this.#t0lo = lo;
+    this.#t0sec = sec;
+    this.#t0nsec = nsec;
+    this.#inChunk = chunk - 1;
+  }
+
+  /**
+   * The kernel's XDP-time stamp in real time; 0 without libring's XDP program
+   * (see the module comment). Read from the frame's metadata when asked (a
+   * reader that never asks, like a counter, never touches the frame's page).
+   */
+  get tsSec(): number {
+    if (this.#at !== this.serial) this.#stamp();
+    return this.#sec;
+  }
+  get tsNsec(): number {
+    if (this.#at !== this.serial) this.#stamp();
+    return this.#nsec;
+  }
+
+  /** The metadata: CLOCK_MONOTONIC ns, a little-endian u64 at offset - 8, made real time. */
+  #stamp(): void {
+    this.#at = this.serial;
+    const off = this.offset, v = this.view;
+    const meta = this.#ts && (off & this.#inChunk) >= 8; // room for it in this chunk
+    const lo = meta ? v.getUint32(off - 8, true) : 0, hi = meta ? v.getUint32(off - 4, true) : 0;
+    if (lo === 0 && hi === 0) {
+      this.#sec = this.#nsec = 0; // no stamp (libxdp's program, or no metadata on this driver)
+      return;
+    }
+    const ns = (hi - this.#t0hi) * 4294967296 + (lo - this.#t0lo) + this.#t0nsec; // since t0's second
+    const sec = Math.floor(ns / 1e9);
+    this.#sec = this.#t0sec + sec;
+    this.#nsec = ns - sec * 1e9;
+  }
+
   /** Make the views empty (the UMEM is being unmapped). */
   detach(): void {
     this.data = new Uint8Array(EMPTY);
@@ -101,12 +153,8 @@ export class XdpRing extends Ring {
   readonly #fdesc: number;
   readonly #chunkMask: number;
   readonly #snap: number;
-  /** Per-packet stamps in the metadata; the clocks at open (monotonic ns as hi/lo words, real sec/ns). */
+  /** Per-packet stamps in the metadata (libring's XDP program). */
   readonly #ts: boolean;
-  readonly #t0hi: number;
-  readonly #t0lo: number;
-  readonly #t0sec: number;
-  readonly #t0nsec: number;
 
   constructor(m: Mapping) {
     super(m);
@@ -126,10 +174,14 @@ export class XdpRing extends Ring {
     this.#chunkMask = ~(L.xdp_chunk - 1);
     this.#snap = L.snaplen;
     this.#ts = L.xdp_ts === 1;
-    this.#t0hi = L.xdp_t0_hi ?? 0;
-    this.#t0lo = L.xdp_t0_lo ?? 0;
-    this.#t0sec = L.xdp_t0_sec ?? 0;
-    this.#t0nsec = L.xdp_t0_nsec ?? 0;
+    this.#pkt.clock(
+      this.#ts,
+      L.xdp_t0_hi ?? 0,
+      L.xdp_t0_lo ?? 0,
+      L.xdp_t0_sec ?? 0,
+      L.xdp_t0_nsec ?? 0,
+      L.xdp_chunk,
+    );
     if (L.xdp_desc_size !== 16 || L.xdp_desc_addr_off !== 0 || L.xdp_desc_len_off !== 8) {
       throw new Error(
         `unexpected struct xdp_desc layout ${L.xdp_desc_size}/${L.xdp_desc_addr_off}/${L.xdp_desc_len_off}`,
@@ -201,19 +253,7 @@ export class XdpRing extends Ring {
     p.offset = off;
     p.wirelen = len;
     p.caplen = len < this.#snap ? len : this.#snap;
-    if (this.#ts) {
-      // the metadata: CLOCK_MONOTONIC ns, little-endian u64 at addr - 8
-      const v = p.view, meta = (off & ~this.#chunkMask) >= 8; // room for it in this chunk
-      const lo = meta ? v.getUint32(off - 8, true) : 0, hi = meta ? v.getUint32(off - 4, true) : 0;
-      if (lo === 0 && hi === 0) {
-        p.tsSec = p.tsNsec = 0; // no metadata on this driver
-      } else {
-        const ns = (hi - this.#t0hi) * 4294967296 + (lo - this.#t0lo) + this.#t0nsec; // since t0's second
-        const sec = Math.floor(ns / 1e9);
-        p.tsSec = this.#t0sec + sec;
-        p.tsNsec = ns - sec * 1e9;
-      }
-    }
+    p.serial++; // its stamp is read from the metadata when asked (tsSec, tsNsec)
     this.bytesRead += len;
     this.#held = true;
     return p;
