@@ -1,7 +1,7 @@
 # test/vm/ts_tests.sh — sourced by test/vm/guest.sh inside the VM (ringcap.ko
 # loaded): the TypeScript Ring tests over the module backend and the slot
 # reader's unit tests under Bun and Deno, then the module-vs-AF_PACKET drain
-# benchmark (Bun). Test results go to
+# benchmark (Bun; TS and C readers, test/vm/bench_drain.ts). Test results go to
 # $OUT/ts_results.jsonl (the harness's JSON lines); scripts/vm/run.sh adds
 # them to the VM's results. Uses result() and now_ms() from guest.sh.
 BUN=$REPO/node_modules/.bin/bun
