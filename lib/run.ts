@@ -7,7 +7,7 @@
  * stop flag (SIGINT/SIGTERM) and lets the event loop turn, so signals stay
  * responsive at any rate. It waits for the ring only when it is empty: one
  * blocking FFI call per wake-up, none per packet; `Ring.wait` turns the event
- * loop about every 50 ms rather than after every wake-up. Files end at end of
+ * loop after every wake-up under Bun, every 50 ms under Deno. Files end at end of
  * file.
  *
  * @example
@@ -75,6 +75,8 @@ export interface RunResult {
 /** A live source can wait for packets; a file source ends. */
 interface Waitable {
   wait(timeoutMs: number): Promise<boolean>;
+  /** A blocking wait without a promise, or null when the event loop must turn (Ring.waitNow). */
+  waitNow?(timeoutMs: number, now: number): boolean | null;
 }
 
 const BURST = 65536;
@@ -196,7 +198,8 @@ async function loop(
       const left = durationMs ? durationMs - (now - t0) : 100;
       // no budget now (other threads hold what is left of -c): look again soon
       const ms = claim && claimed === 0 ? 1 : Math.max(1, Math.min(100, left, nextTick - now));
-      await (src as unknown as Waitable).wait(ms);
+      const w = src as unknown as Waitable;
+      if (!w.waitNow || w.waitNow(ms, now) === null) await w.wait(ms);
     } else {
       await (o.between?.() ?? turn());
     }
