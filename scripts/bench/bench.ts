@@ -113,7 +113,10 @@ function plan(argv: string[]): { p: Plan; out: string } {
   const known = registry().map((c) => c.name);
   const scal = scalingContenders().map((c) => c.name);
   const main = all.filter((n) => n !== "recvfrom");
-  const readers = ["pcount-bun", "pcount-deno", "cread"];
+  // the cpu and latency sections' readers: pcount (TPACKET_V3; AF_XDP when libxdp is installed) and cread
+  const readers = ["pcount-bun", "pcount-deno", "pcount-bun-xdp", "pcount-deno-xdp", "cread"].filter((n) =>
+    all.includes(n)
+  );
   const p: Plan = mode === "smoke"
     ? {
       mode,
@@ -218,6 +221,9 @@ function plan(argv: string[]): { p: Plan; out: string } {
     // scaling: the named 1-/2-worker contenders (a pair when both are named), cread as the live reference
     p.scaling.contenders = p.contenders.filter((c) => scal.includes(c));
     p.scaling.ref = p.contenders.filter((c) => c === "cread");
+    // cpu and latency: the named ones among their readers
+    p.cpu.readers = p.cpu.readers.filter((c) => p.contenders.includes(c));
+    p.latency.readers = p.latency.readers.filter((c) => p.contenders.includes(c));
   }
   p.contenders = p.contenders.filter((c) => known.includes(c));
   if (p.mode === "full") void main;
@@ -515,7 +521,7 @@ async function drain(p: Plan, R: Results): Promise<void> {
           if (!r || interrupted) continue;
           R.drain.push(r);
           log(
-            `  drain ${size} B ${flowTag(r)}${c.name.padEnd(12)} ${r.mpps.toFixed(2)} Mpps to exit (${
+            `  drain ${size} B ${flowTag(r)}${c.name.padEnd(16)} ${r.mpps.toFixed(2)} Mpps to exit (${
               (r.exitS * 1000).toFixed(1)
             } ms), reading ${r.readMpps.toFixed(2)} Mpps (${(r.readS * 1000).toFixed(1)} ms)`,
           );
@@ -663,7 +669,7 @@ async function live(p: Plan, R: Results): Promise<void> {
           if (r && !interrupted) {
             R.live.push(r);
             log(
-              `  live ${setup} ${size} B ${c.name.padEnd(12)} ${r.pct.toFixed(2)} % of ${r.sent} at ${
+              `  live ${setup} ${size} B ${c.name.padEnd(16)} ${r.pct.toFixed(2)} % of ${r.sent} at ${
                 r.offeredMpps.toFixed(2)
               } Mpps, cpu ${r.cpuPct.toFixed(0)} %`,
             );
@@ -697,7 +703,7 @@ async function cpuModes(p: Plan, R: Results): Promise<void> {
         if (r && !interrupted) {
           R.cpu.push(r);
           log(
-            `  cpu ${wait.padEnd(8)} ${c.name.padEnd(12)} ${r.cpuPct.toFixed(1)} % cpu, ${
+            `  cpu ${wait.padEnd(8)} ${c.name.padEnd(16)} ${r.cpuPct.toFixed(1)} % cpu, ${
               r.pct.toFixed(2)
             } % captured at ${(r.offeredMpps * 1000).toFixed(0)} kpps`,
           );
@@ -737,8 +743,10 @@ function latencyArgv(reader: string, wait: Wait, count: number, delivery: Delive
   const imm = delivery === "immediate" ? ["--immediate"] : [];
   const a = ["-i", RX_IF, "-c", String(count), "--wait", wait, ...imm];
   if (reader === "cread") return [join(BIN, "latread"), RX_IF, "-c", String(count), "--wait", wait, ...imm];
-  if (reader === "pcount-bun") return [BUN, "run", script, ...a];
-  return [DENO, "run", "-A", script, ...a];
+  // the xdp readers: AF_XDP through libring's XDP program, whose metadata carries each frame's stamp
+  const env = reader.endsWith("-xdp") ? ["env", "RINGCAP_BACKEND=xdp"] : [];
+  if (reader.startsWith("pcount-bun")) return [...env, BUN, "run", script, ...a];
+  return [...env, DENO, "run", "-A", script, ...a];
 }
 
 async function latency(p: Plan, R: Results): Promise<void> {
@@ -749,12 +757,17 @@ async function latency(p: Plan, R: Results): Promise<void> {
     for (const delivery of ["block", "immediate"] as Delivery[]) {
       for (const reader of p.latency.readers) {
         if (interrupted) return;
+        // AF_XDP hands over each frame as it comes (ring.delivery is "immediate"): one row per wait mode
+        const xdp = reader.endsWith("-xdp");
+        if (xdp && delivery === "block") continue;
         let proc: Proc | undefined;
         try {
           proc = await startCapture(fake, latencyArgv(reader, wait, p.latency.packets, delivery), false);
           txframes(net, join(ROOT, "libring", "build", "txframes"), p.latency.packets, p.latency.pps);
           if (!(await proc.until(() => proc!.exited, 5000))) await proc.stop("SIGINT");
           await proc.done;
+          // a reader that had to be stopped may leave its XDP program: the next readers get a plain veth
+          if (xdp) spawnSync("ip", ["-n", net.rxNs, "link", "set", "dev", RX_IF, "xdp", "off"]);
           const j = JSON.parse(proc.stdout.trim().split("\n").pop() ?? "{}");
           const xs: number[] = j.lat_us ?? [];
           if (!xs.length) throw new Error(`no samples: ${proc.stderr.trim().slice(-300)}`);
@@ -772,7 +785,7 @@ async function latency(p: Plan, R: Results): Promise<void> {
           R.latency.push(row);
           log(
             `  latency ${wait.padEnd(8)} ${delivery.padEnd(9)} ${
-              reader.padEnd(12)
+              reader.padEnd(16)
             } median ${row.medianUs} us, p99 ${row.p99Us} us (${xs.length} packets)`,
           );
         } catch (e) {
@@ -1307,7 +1320,7 @@ function table(R: Results): string {
       `Drain rate from a full ${DRAIN_RING_MB} MiB ring, warm: Mpps median [min-max], x = median of per-rep ratios to cread`,
     );
     L.push(
-      `  ${pad("", 20)}${
+      `  ${pad("", 24)}${
         pad("to exit (close incl.)", 30)
       }reading only (last block released, or pcount's JSON line)`,
     );
@@ -1325,7 +1338,7 @@ function table(R: Results): string {
           rows.map((r) => r.readMpps / (base.find((b) => b.rep === r.rep)?.readMpps ?? NaN)),
         );
         L.push(
-          `  ${pad(`${size} B`, 7)}${pad(n, 13)}${
+          `  ${pad(`${size} B`, 7)}${pad(n, 17)}${
             pad(`${num(m.median, 2)} [${num(m.min, 2)}-${num(m.max, 2)}]`, 22)
           }${pad(`x${num(ratio, 2)}`, 8)}` +
             `${pad(`${num(rm.median, 1)} [${num(rm.min, 1)}-${num(rm.max, 1)}]`, 20)}x${
@@ -1348,7 +1361,7 @@ function table(R: Results): string {
             : "plain (one veth queue, no RPS)"
         }`,
       );
-      L.push(`    ${pad("", 13)}${sizes.map((s) => pad(`${s} B`, 26)).join("")}`);
+      L.push(`    ${pad("", 17)}${sizes.map((s) => pad(`${s} B`, 26)).join("")}`);
       for (const n of names) {
         const cells = sizes.map((size) => {
           const xs = rows.filter((r) => r.size === size && r.contender === n);
@@ -1360,7 +1373,7 @@ function table(R: Results): string {
             26,
           );
         });
-        if (rows.some((r) => r.contender === n)) L.push(`    ${pad(n, 13)}${cells.join("")}`);
+        if (rows.some((r) => r.contender === n)) L.push(`    ${pad(n, 17)}${cells.join("")}`);
       }
     }
   }
@@ -1378,7 +1391,7 @@ function table(R: Results): string {
         const x = n === "cread" ? "" : ` ${num(median(cpuRatios(R.cpu, wait, n)), 2)}x`;
         return pad(
           `${n} ${num(median(xs.map((r) => r.cpuPct)))} %${x} (${num(median(xs.map((r) => r.pct)), 1)})`,
-          36,
+          40,
         );
       });
       L.push(`  ${pad(wait, 10)}${cells.join("")}`);
@@ -1390,7 +1403,7 @@ function table(R: Results): string {
       for (const delivery of ["block", "immediate"]) {
         const cells = R.latency.filter((r) => r.wait === wait && (r.delivery ?? "block") === delivery).map((
           r,
-        ) => pad(`${r.reader} ${num(r.medianUs, 0)} / ${num(r.p99Us, 0)}`, 30));
+        ) => pad(`${r.reader} ${num(r.medianUs, 0)} / ${num(r.p99Us, 0)}`, 32));
         if (cells.length) L.push(`  ${pad(wait, 10)}${pad(delivery, 11)}${cells.join("")}`);
       }
     }
