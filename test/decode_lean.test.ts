@@ -20,6 +20,7 @@ import { TopCounter } from "../lib/analysis/top/counter.ts";
 import { KeyTable } from "../lib/analysis/top/table.ts";
 import { FilePacket } from "../lib/source/file/file_packet.ts";
 import { test } from "./harness.ts";
+import { rng } from "./fixtures/rng.ts";
 import { decodeCases } from "./fixtures/decode_cases.ts";
 import { ether, ipv4, ipv6, tcp, udp } from "./fixtures/frames.ts";
 
@@ -64,19 +65,6 @@ test("lean decode = full decode on LEAN_FIELDS: every corpus frame, cut at every
   }
   assert.ok(n > 1000, `${n} frames compared`);
 });
-
-/** xorshift32, seeded (replay: RINGCAP_FUZZ_SEED). */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
 
 test("lean decode = full decode on LEAN_FIELDS: 200,000 seeded fuzz frames", () => {
   const seed = Number(process.env.RINGCAP_FUZZ_SEED ?? Date.now() % 1_000_000);

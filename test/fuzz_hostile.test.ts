@@ -14,20 +14,8 @@ import { TopCounter } from "../lib/analysis/top/counter.ts";
 import { FlowTable } from "../lib/analysis/flow/table.ts";
 import { FilePacket } from "../lib/source/file/file_packet.ts";
 import { test } from "./harness.ts";
+import { rng } from "./fixtures/rng.ts";
 import { decodeCases } from "./fixtures/decode_cases.ts";
-
-/** xorshift32: small, seeded, reproducible in both runtimes. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
-}
 
 /** One reused Packet over a fuzz buffer (what a file reader or the ring hands out). */
 function fuzzPacket(): FilePacket {

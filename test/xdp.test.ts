@@ -24,6 +24,7 @@ import { RingError } from "../lib/source/live/errors.ts";
 import { skip, test } from "./harness.ts";
 import { drain, netReason, ROOT, TXFRAMES, VethPair } from "./net.ts";
 import { writeManyFlowsPcap } from "./fixtures/many_flows.ts";
+import { pcapSendArgs } from "./fixtures/traffic.ts";
 import { frame, frameIndex } from "./frames.ts";
 
 /** Skip (with the reason) where this machine cannot run AF_XDP captures. */
@@ -344,17 +345,7 @@ test("xdp: filter and sampling run in the XDP program: matches captured as tcpdu
   const pcap = join(tmpdir(), `rc-xdp-fs-${process.pid}.pcap`);
   writeManyFlowsPcap(pcap, 1000);
   const sendPcap = () => {
-    const r = spawnSync("ip", [
-      "netns",
-      "exec",
-      net.ns,
-      TXFRAMES,
-      net.peer,
-      "--pcap",
-      pcap,
-      "--pps",
-      "50000",
-    ]);
+    const r = spawnSync("ip", pcapSendArgs(net, pcap, 50_000));
     assert.equal(r.status, 0, String(r.stderr));
   };
   const readAll = async (ring: Ring, ms = 400) => {
