@@ -22,25 +22,8 @@
 static volatile sig_atomic_t stop;
 static void on_signal(int s) { (void)s; stop = 1; }
 
-static uint64_t L[128];
-static int nkeys;
-static uint64_t key(const char *k)
-{
-	for (int i = 0; i < nkeys; i++)
-		if (!strcmp(lr_layout_key(i), k))
-			return L[i];
-	fprintf(stderr, "cread: layout has no key %s\n", k);
-	exit(1);
-}
-
-static double now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + t.tv_nsec / 1e9;
-}
-
-#define U32(p) (*(volatile uint32_t *)(p))
+#define TOOL_NAME "cread"
+#include "layout_keys.h"
 
 int main(int argc, char **argv)
 {

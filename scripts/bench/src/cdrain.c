@@ -23,25 +23,8 @@
 
 #include "../../../libring/libring.h"
 
-static uint64_t L[128];
-static int nkeys;
-static uint64_t key(const char *k)
-{
-	for (int i = 0; i < nkeys; i++)
-		if (!strcmp(lr_layout_key(i), k))
-			return L[i];
-	fprintf(stderr, "cdrain: layout has no key %s\n", k);
-	exit(1);
-}
-
-static double now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + t.tv_nsec / 1e9;
-}
-
-#define U32(p) (*(volatile uint32_t *)(p))
+#define TOOL_NAME "cdrain"
+#include "../../../libring/tools/layout_keys.h"
 
 /* TPACKET_V3: every block the kernel handed over, packet by packet. */
 static uint64_t drain_v3(uint8_t *base, uint64_t *sum)
