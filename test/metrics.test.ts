@@ -90,11 +90,14 @@ const get = (port: number, path: string) => httpGet(`http://127.0.0.1:${port}${p
 /** Poll until `f()` gives the same value twice in a row 1.5 s apart (Prometheus caught up); returns it. */
 async function settled(f: () => Promise<number>, ms = 20_000): Promise<number> {
   const t0 = Date.now();
-  let last = await f();
+  // the same value over 3 s (three readings): the tool's status is a second old at most and Prometheus
+  // scrapes every second, so one unchanged pair 1.5 s apart could still predate the last idle flow's export
+  let last = await f(), same = 0;
   while (Date.now() - t0 < ms) {
     await sleep(1500);
     const now = await f();
-    if (now === last && !Number.isNaN(now)) return now;
+    same = now === last && !Number.isNaN(now) ? same + 1 : 0;
+    if (same === 2) return now;
     last = now;
   }
   throw new Error(`the value did not settle in ${ms} ms (last ${last})`);
@@ -311,6 +314,10 @@ test(
         assert.equal((await tx.done).code, 0, "txframes failed");
         assert.ok(rss1 <= rss0 * 1.05, `RSS grew from ${rss0} to ${rss1} bytes over 1,000 scrapes`);
         const q = (m: string) => () => prom.value(`sum(${m}{instance="${target}"})`);
+        // every flow expired (idle after the traffic) before the export counters are read
+        for (let t = Date.now(); (await q("ringcap_flows_active")()) !== 0 && Date.now() - t < 20_000;) {
+          await sleep(500);
+        }
         const exported = await settled(q(`ringcap_flows_exported_total`));
         const datagrams = await settled(q(`ringcap_export_datagrams_total`));
         const bytes = await settled(q(`ringcap_export_bytes_total`));
