@@ -315,7 +315,8 @@ test(
         assert.ok(rss1 <= rss0 * 1.05, `RSS grew from ${rss0} to ${rss1} bytes over 1,000 scrapes`);
         const q = (m: string) => () => prom.value(`sum(${m}{instance="${target}"})`);
         // every flow expired (idle after the traffic) before the export counters are read
-        for (let t = Date.now(); (await q("ringcap_flows_active")()) !== 0 && Date.now() - t < 20_000;) {
+        const t = Date.now();
+        for (; (await q("ringcap_flows_active")()) !== 0 && Date.now() - t < 20_000;) {
           await sleep(500);
         }
         const exported = await settled(q(`ringcap_flows_exported_total`));
